@@ -1,0 +1,55 @@
+"""qa: offline question answering over your documents, with exact citations.
+
+    from qa import ask
+    answer = ask("Where has the US embassy in Afghanistan been operating from?")
+    print(answer.text)             # "... operating from Doha ... [1]"
+    for c in answer.citations:     # c.quote == the source's text[c.start:c.end]
+        print(c.n, c.source, c.start, c.end, c.quote)
+"""
+
+from qa.answer import AnswerSettings
+from qa.api import ask, default_index
+from qa.chunking import ChunkSettings
+from qa.embeddings import Embedder, SentenceTransformerEmbedder
+from qa.errors import (
+    DocumentError,
+    IndexCorruptError,
+    IndexFolderError,
+    IndexMismatchError,
+    IndexNotFoundError,
+    InputError,
+    NoDocumentsError,
+    QAError,
+    SkippedFileWarning,
+)
+from qa.index import Index, IndexReport, build_index, load_index
+from qa.retrieval import RetrievalSettings
+from qa.types import Answer, Citation, Document, Page, Passage
+
+__all__ = [
+    "Answer",
+    "AnswerSettings",
+    "ChunkSettings",
+    "Citation",
+    "Document",
+    "DocumentError",
+    "Embedder",
+    "Index",
+    "IndexCorruptError",
+    "IndexFolderError",
+    "IndexMismatchError",
+    "IndexNotFoundError",
+    "IndexReport",
+    "InputError",
+    "NoDocumentsError",
+    "Page",
+    "Passage",
+    "QAError",
+    "RetrievalSettings",
+    "SentenceTransformerEmbedder",
+    "SkippedFileWarning",
+    "ask",
+    "build_index",
+    "default_index",
+    "load_index",
+]

@@ -1,0 +1,138 @@
+"""Extractive answers: pick the sentences that best support the question, cite them exactly."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from qa.errors import InputError
+from qa.lexical import terms
+from qa.snapshot import Snapshot
+from qa.types import Answer, Citation, Passage
+
+NOT_FOUND = "The documents do not contain an answer to this question."
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerSettings:
+    """How evidence is scored and when the answerer refuses.
+
+    A sentence's support is dense_weight * cosine(question, sentence)
+    + (1 - dense_weight) * the IDF-weighted share of the question's terms it contains.
+    """
+
+    min_support: float = 0.45
+    dense_weight: float = 0.6
+    max_sentences: int = 2
+    margin: float = 0.06  # extra sentences must score within this of the best one
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.min_support <= 1:
+            raise InputError(f"min_support must be between 0 and 1, got {self.min_support}")
+        if not 0 <= self.dense_weight <= 1:
+            raise InputError(f"dense_weight must be between 0 and 1, got {self.dense_weight}")
+        if self.max_sentences < 1:
+            raise InputError(f"max_sentences must be at least 1, got {self.max_sentences}")
+        if self.margin < 0:
+            raise InputError(f"margin must be 0 or more, got {self.margin}")
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """A candidate sentence with the scores that rank it."""
+
+    sentence_row: int
+    support: float
+    dense: float
+    coverage: float
+
+
+def score_sentences(
+    snapshot: Snapshot,
+    rows: Sequence[int],
+    query_vector: np.ndarray,
+    query_terms: Sequence[str],
+    settings: AnswerSettings,
+) -> list[Evidence]:
+    """Every sentence of the retrieved chunks, best supported first."""
+    sentence_rows = sorted({s for row in rows for s in snapshot.sentence_rows(row)})
+    if not sentence_rows:
+        return []
+    dense = snapshot.sentence_vectors[sentence_rows] @ query_vector
+    weights = {t: snapshot.bm25.idf(t) for t in set(query_terms)}
+    total = sum(weights.values())
+    evidence = []
+    for sentence_row, cosine in zip(sentence_rows, dense.tolist(), strict=True):
+        entry, span = snapshot.sentence_span(sentence_row)
+        present = set(terms(entry.document.text[span.start : span.end]))
+        coverage = sum(w for t, w in weights.items() if t in present) / total if total else 0.0
+        support = settings.dense_weight * cosine + (1 - settings.dense_weight) * coverage
+        evidence.append(Evidence(sentence_row, support, cosine, coverage))
+    evidence.sort(key=lambda e: (-e.support, e.sentence_row))
+    return evidence
+
+
+def compose_answer(
+    question: str,
+    snapshot: Snapshot,
+    hits: Sequence[tuple[int, float]],
+    query_vector: np.ndarray,
+    settings: AnswerSettings,
+) -> Answer:
+    """An answer quoting the best-supported sentences with [n] markers, or a refusal."""
+    passages = [_passage(snapshot, row, score) for row, score in hits]
+    evidence = score_sentences(
+        snapshot, [row for row, _ in hits], query_vector, terms(question), settings
+    )
+    if not evidence or evidence[0].support < settings.min_support:
+        return Answer(question=question, text=NOT_FOUND, answered=False, passages=passages)
+    floor = max(settings.min_support, evidence[0].support - settings.margin)
+    chosen: list[Evidence] = []
+    seen_quotes: set[str] = set()
+    for item in evidence:
+        if len(chosen) == settings.max_sentences or item.support < floor:
+            break
+        entry, span = snapshot.sentence_span(item.sentence_row)
+        key = " ".join(entry.document.text[span.start : span.end].split()).lower()
+        if key not in seen_quotes:  # documents repeat themselves; cite each statement once
+            seen_quotes.add(key)
+            chosen.append(item)
+    citations: list[Citation] = []
+    parts: list[str] = []
+    for n, item in enumerate(chosen, start=1):
+        entry, span = snapshot.sentence_span(item.sentence_row)
+        quote = entry.document.text[span.start : span.end]
+        citations.append(
+            Citation(
+                n=n,
+                source=entry.document.source,
+                start=span.start,
+                end=span.end,
+                quote=quote,
+                score=round(item.support, 4),
+                page=entry.document.page_at(span.start),
+            )
+        )
+        parts.append(f"{' '.join(quote.split())} [{n}]")
+    return Answer(
+        question=question,
+        text=" ".join(parts),
+        answered=True,
+        citations=citations,
+        passages=passages,
+    )
+
+
+def _passage(snapshot: Snapshot, row: int, score: float) -> Passage:
+    chunk = snapshot.chunks[row]
+    return Passage(
+        source=chunk.source,
+        start=chunk.start,
+        end=chunk.end,
+        text=chunk.text,
+        score=round(score, 6),
+        chunk_id=chunk.id,
+        page=chunk.page,
+    )

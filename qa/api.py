@@ -1,0 +1,49 @@
+"""The default index (the shipped article, or whatever `qa index` put in index/) and `ask`."""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+from qa.errors import IndexNotFoundError
+from qa.index import Index, PathLike, build_index
+from qa.types import Answer
+
+# The repository (or source tree) that holds qa/, corpus/ and index/.
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+_default: Index | None = None
+_default_lock = threading.Lock()
+
+
+def default_corpus() -> Path:
+    """The documents the product ships with: $QA_CORPUS, else corpus/ beside qa/."""
+    return Path(os.environ.get("QA_CORPUS") or PROJECT_ROOT / "corpus")
+
+
+def default_index_path() -> Path:
+    """Where the default index lives: $QA_INDEX, else index/ beside qa/."""
+    return Path(os.environ.get("QA_INDEX") or PROJECT_ROOT / "index")
+
+
+def default_index() -> Index:
+    """The default index, loaded once per process; built from the shipped corpus if absent."""
+    global _default
+    with _default_lock:
+        if _default is None:
+            path = default_index_path()
+            try:
+                _default = Index.load(path)
+            except IndexNotFoundError:
+                _default = build_index([default_corpus()], path=path)
+        return _default
+
+
+def ask(question: str, *, index: Index | PathLike | None = None, k: int = 5) -> Answer:
+    """Answer `question` from `index` (an Index, or the folder of one; default: the default index)."""
+    if index is None:
+        index = default_index()
+    elif not isinstance(index, Index):
+        index = Index.load(index)
+    return index.ask(question, k=k)

@@ -1,0 +1,167 @@
+"""The `qa` command: index documents and ask questions from the shell."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import warnings
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from qa.types import Answer, Citation, Passage
+
+EXAMPLES = """examples:
+  qa ask "Where has the US embassy in Afghanistan been operating from?"
+  qa index my_docs/ notes.md --index my_index
+  qa ask "What did the report conclude?" --index my_index --json
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="qa",
+        description="Answer questions about your documents, citing exact passages. Works offline.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    index = commands.add_parser(
+        "index", help="index files and folders (txt, md, html, pdf, docx)",
+        description="Index files and folders. Re-running embeds only new or changed files and "
+        "drops files that are gone.",
+    )
+    index.add_argument("paths", nargs="+", metavar="PATH", help="files or folders to index")
+    index.add_argument("--index", metavar="DIR", help="index folder (default: index/)")
+    index.add_argument("--add", action="store_true",
+                       help="add to the index instead of making it hold exactly PATH...")
+    index.add_argument("--chunk-size", type=int, metavar="CHARS", help="default 800")
+    index.add_argument("--chunk-overlap", type=int, metavar="CHARS", help="default 150")
+    index.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    ask = commands.add_parser("ask", help="ask a question",
+                              description="Answer a question with cited sources.")
+    ask.add_argument("question")
+    ask.add_argument("--index", metavar="DIR",
+                     help="index folder (default: index/, built from the shipped article if absent)")
+    ask.add_argument("-k", type=int, default=5, metavar="N", help="passages to retrieve (default 5)")
+    ask.add_argument("--json", action="store_true", help="print the answer as JSON")
+
+    docs = commands.add_parser("docs", help="list the documents in an index")
+    docs.add_argument("--index", metavar="DIR", help="index folder (default: index/)")
+
+    remove = commands.add_parser("remove", help="remove documents from an index")
+    remove.add_argument("sources", nargs="+", metavar="SOURCE", help="document name or path")
+    remove.add_argument("--index", metavar="DIR", help="index folder (default: index/)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status (0 ok, 1 error, 2 usage)."""
+    args = build_parser().parse_args(argv)
+    from qa.errors import QAError
+
+    try:
+        if args.command == "index":
+            return _index(args)
+        if args.command == "ask":
+            return _ask(args)
+        if args.command == "docs":
+            return _docs(args)
+        return _remove(args)
+    except QAError as error:
+        print(f"qa: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("qa: interrupted; the index is as it was before this command.", file=sys.stderr)
+        return 130
+
+
+def _index_path(args: argparse.Namespace) -> str:
+    from qa.api import default_index_path
+
+    return args.index or str(default_index_path())
+
+
+def _index(args: argparse.Namespace) -> int:
+    from qa.index import Index, build_index
+
+    path = _index_path(args)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # skipped files are listed below instead
+        if args.add:
+            index = Index.load(path)
+            report = index.add(args.paths, progress=False if args.quiet else None)
+        else:
+            index = build_index(args.paths, path=path, chunk_size=args.chunk_size,
+                                chunk_overlap=args.chunk_overlap,
+                                progress=False if args.quiet else None)
+            assert index.report is not None
+            report = index.report
+    for notice in report.skipped:
+        print(f"skipped {notice}", file=sys.stderr)
+    for notice in report.repaired:
+        print(f"warning: {notice}", file=sys.stderr)
+    print(f"Indexed {len(index)} documents into {path}: {report.summary()}")
+    return 0
+
+
+def _ask(args: argparse.Namespace) -> int:
+    from qa.api import ask, default_index
+    from qa.index import Index
+
+    index = Index.load(args.index) if args.index else default_index()
+    answer = ask(args.question, index=index, k=args.k)
+    if args.json:
+        print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        print(format_answer(answer))
+    return 0
+
+
+def _docs(args: argparse.Namespace) -> int:
+    from qa.index import Index
+
+    index = Index.load(_index_path(args))
+    for document in index.documents:
+        pages = f", {len(document.pages)} pages" if document.pages else ""
+        print(f"{document.source}  ({len(document.text):,} characters{pages})")
+    print(f"{len(index)} documents in {index.path}")
+    return 0
+
+
+def _remove(args: argparse.Namespace) -> int:
+    from qa.index import Index
+
+    index = Index.load(_index_path(args))
+    removed = index.remove(*args.sources)
+    print(f"Removed {', '.join(removed)}; {len(index)} documents left in {index.path}")
+    return 0
+
+
+def location(item: Citation | Passage) -> str:
+    """Where a span lies, as a person reads it: 'page 3, characters 120-480'."""
+    chars = f"characters {item.start}–{item.end}"
+    return f"page {item.page}, {chars}" if item.page is not None else chars
+
+
+def format_answer(answer: Answer) -> str:
+    """The answer followed by its numbered sources, or the closest passages when refused."""
+    lines = [answer.text, ""]
+    if answer.citations:
+        lines.append("Sources:")
+        for c in answer.citations:
+            lines.append(f"[{c.n}] {c.source}, {location(c)}")
+            lines.append(f"    “{' '.join(c.quote.split())}”")
+    elif answer.passages:
+        lines.append("Closest passages (not enough to answer):")
+        for p in answer.passages[:3]:
+            snippet = " ".join(p.text.split())
+            lines.append(f"- {p.source}, {location(p)}: {snippet[:160]}…")
+    return "\n".join(lines).rstrip()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

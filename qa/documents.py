@@ -1,0 +1,255 @@
+"""Load files (txt, md, html, pdf, docx) into Documents, skipping what cannot be read."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from qa.errors import DocumentError, InputError, NoDocumentsError
+from qa.types import Document, Page
+
+TEXT_SUFFIXES = {".txt", ".text", ".md", ".markdown", ".rst"}
+HTML_SUFFIXES = {".html", ".htm", ".xhtml"}
+SUPPORTED_SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES | {".pdf", ".docx"}
+DEFAULT_MAX_FILE_BYTES = 50 * 1024 * 1024
+
+PAGE_SEPARATOR = "\n\n"  # between PDF pages and between DOCX paragraphs
+
+
+@dataclass(frozen=True, slots=True)
+class FileNotice:
+    """Something a user should know about one file: why it was skipped, or what was repaired."""
+
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}"
+
+
+@dataclass(slots=True)
+class LoadResult:
+    """The documents read from some paths, and notices for the files skipped or repaired."""
+
+    documents: list[Document] = field(default_factory=list)
+    skipped: list[FileNotice] = field(default_factory=list)
+    repaired: list[FileNotice] = field(default_factory=list)
+
+
+def load_documents(
+    paths: Sequence[str | os.PathLike[str]],
+    *,
+    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
+) -> LoadResult:
+    """Read every supported file under `paths` (files or folders, recursively).
+
+    Raises NoDocumentsError when nothing usable is found; unreadable files are reported in
+    `LoadResult.skipped` rather than raised, so one bad file never loses a batch.
+    """
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [paths]
+    if not paths:
+        raise InputError("No paths given: name at least one file or folder to index.")
+    if max_file_bytes <= 0:
+        raise InputError(f"max_file_bytes must be greater than 0, got {max_file_bytes}")
+    roots = [Path(p).expanduser().resolve() for p in paths]
+    for given, root in zip(paths, roots, strict=True):
+        if not root.exists():
+            raise InputError(f"No such file or folder: {os.fspath(given)}")
+    base = _common_parent(roots)
+    result = LoadResult()
+    seen: set[Path] = set()
+    for file in _walk(roots):
+        if file in seen:
+            continue
+        seen.add(file)
+        source = file.relative_to(base).as_posix()
+        try:
+            document, repair = load_file(file, source=source, max_file_bytes=max_file_bytes)
+        except DocumentError as error:
+            result.skipped.append(FileNotice(source, error.reason))
+            continue
+        result.documents.append(document)
+        if repair:
+            result.repaired.append(FileNotice(source, repair))
+    if not result.documents:
+        names = ", ".join(os.fspath(p) for p in paths)
+        detail = "; ".join(str(n) for n in result.skipped[:5])
+        raise NoDocumentsError(
+            f"No readable documents in {names}"
+            + (f" ({detail})" if detail else "")
+            + f". Supported formats: {', '.join(sorted(SUPPORTED_SUFFIXES))}."
+        )
+    return result
+
+
+def load_file(
+    path: str | os.PathLike[str],
+    *,
+    source: str | None = None,
+    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
+) -> tuple[Document, str | None]:
+    """Read one file into a Document; returns it with a note when its text had to be repaired.
+
+    Raises DocumentError with a reason a person can act on.
+    """
+    file = Path(path).resolve()
+    name = source or file.name
+    suffix = file.suffix.lower()
+    if suffix not in SUPPORTED_SUFFIXES:
+        raise DocumentError(
+            name, f"unsupported file type '{suffix or 'none'}' (supported: "
+            f"{', '.join(sorted(SUPPORTED_SUFFIXES))})"
+        )
+    try:
+        size = file.stat().st_size
+        if size > max_file_bytes:
+            raise DocumentError(
+                name, f"file is {size / 1e6:.1f} MB, over the {max_file_bytes / 1e6:.1f} MB limit"
+            )
+        data = file.read_bytes()
+    except OSError as error:
+        raise DocumentError(name, f"cannot be read ({error.strerror or error})") from error
+    if not data.strip():
+        raise DocumentError(name, "file is empty")
+
+    repair: str | None = None
+    pages: tuple[Page, ...] = ()
+    if suffix in TEXT_SUFFIXES:
+        text, repair = _decode_text(name, data)
+    elif suffix in HTML_SUFFIXES:
+        text, repair = _decode_text(name, data)
+        text = html_visible_text(text)
+    elif suffix == ".pdf":
+        text, pages = _pdf_text(name, file)
+    else:
+        text = _docx_text(name, file)
+    if not text.strip():
+        raise DocumentError(name, "no text found in the file")
+    document = Document(
+        source=name,
+        path=str(file),
+        text=text,
+        sha256=hashlib.sha256(data).hexdigest(),
+        pages=pages,
+    )
+    return document, repair
+
+
+def _walk(roots: Iterable[Path]) -> Iterable[Path]:
+    """Files under each root in a stable order; hidden files and folders are left out."""
+    for root in roots:
+        if root.is_file():
+            yield root
+            continue
+        for folder, dirs, files in os.walk(root):
+            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+            for name in sorted(files):
+                if not name.startswith("."):
+                    yield Path(folder) / name
+
+
+def _common_parent(roots: Sequence[Path]) -> Path:
+    # Sources are named relative to the folder above every input: ["docs/", "notes.md"]
+    # gives "docs/a.txt" and "notes.md".
+    return Path(os.path.commonpath([r.parent for r in roots]))
+
+
+def _decode_text(name: str, data: bytes) -> tuple[str, str | None]:
+    if b"\x00" in data[:8192]:
+        raise DocumentError(name, "looks like a binary file, not text")
+    try:
+        return data.decode("utf-8-sig"), None
+    except UnicodeDecodeError as error:
+        text = data.decode("utf-8", errors="replace")
+        if text.count("\ufffd") > max(16, len(text) // 10):
+            raise DocumentError(name, "looks like a binary file, not UTF-8 text") from error
+        return text, f"not valid UTF-8 at byte {error.start}; undecodable bytes shown as \ufffd"
+
+
+# Elements whose text a browser does not show as page content.
+_INVISIBLE = ["script", "style", "noscript", "template", "head", "svg", "math", "iframe",
+              "object", "canvas", "select"]
+_BLOCKS = {
+    "address", "article", "aside", "blockquote", "br", "caption", "dd", "details", "div", "dl",
+    "dt", "fieldset", "figcaption", "figure", "footer", "form", "h1", "h2", "h3", "h4", "h5",
+    "h6", "header", "hr", "li", "main", "nav", "ol", "p", "pre", "section", "summary", "table",
+    "td", "th", "title", "tr", "ul",
+}
+_HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
+
+
+def html_visible_text(markup: str) -> str:
+    """The text a reader sees on an HTML page: blocks become paragraphs, hidden parts go."""
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(markup, "lxml")
+    title = soup.title.get_text(" ", strip=True) if soup.title else ""
+    for tag in soup(_INVISIBLE):
+        tag.decompose()
+    hidden = [
+        tag for tag in soup.find_all(True)
+        if tag.has_attr("hidden") or _HIDDEN_STYLE.search(str(tag.get("style", "")))
+    ]
+    for tag in hidden:
+        if not tag.decomposed:
+            tag.decompose()
+    for tag in soup.find_all(_BLOCKS):
+        tag.insert_before("\n\n")
+        tag.insert_after("\n\n")
+    text = soup.get_text("")
+    paragraphs = [" ".join(p.split()) for p in re.split(r"\n\s*\n", text)]
+    body = [p for p in paragraphs if p]
+    if title and (not body or body[0] != title):
+        body.insert(0, title)
+    return "\n\n".join(body)
+
+
+def _pdf_text(name: str, file: Path) -> tuple[str, tuple[Page, ...]]:
+    from pypdf import PdfReader
+
+    try:
+        reader = PdfReader(file)
+        locked = reader.is_encrypted and not reader.decrypt("")
+        page_texts = [] if locked else [page.extract_text() or "" for page in reader.pages]
+    except Exception as error:  # pypdf raises many types on damaged files
+        raise DocumentError(name, f"not a readable PDF ({type(error).__name__}: {error})") from error
+    if locked:
+        raise DocumentError(name, "PDF is encrypted with a password; save an unlocked copy")
+    parts: list[str] = []
+    pages: list[Page] = []
+    offset = 0
+    for number, page_text in enumerate(page_texts, start=1):
+        page_text = page_text.strip()
+        if not page_text:
+            continue
+        if parts:
+            parts.append(PAGE_SEPARATOR)
+            offset += len(PAGE_SEPARATOR)
+        pages.append(Page(number, offset, offset + len(page_text)))
+        parts.append(page_text)
+        offset += len(page_text)
+    if not pages:
+        raise DocumentError(name, "PDF has no extractable text (a scan without OCR?)")
+    return "".join(parts), tuple(pages)
+
+
+def _docx_text(name: str, file: Path) -> str:
+    import docx
+
+    try:
+        doc = docx.Document(str(file))
+    except Exception as error:  # python-docx surfaces zip, lxml and package errors alike
+        raise DocumentError(
+            name, f"not a readable Word (.docx) file ({type(error).__name__}: {error})"
+        ) from error
+    blocks = [p.text.strip() for p in doc.paragraphs]
+    for table in doc.tables:
+        for row in table.rows:
+            cells = [c.text.strip() for c in row.cells]
+            blocks.append(" | ".join(c for c in cells if c))
+    return PAGE_SEPARATOR.join(b for b in blocks if b)

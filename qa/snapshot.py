@@ -1,0 +1,84 @@
+"""An immutable view of everything indexed: documents, sentences, chunks, vectors, BM25.
+
+Changing an index builds a new Snapshot and swaps it in, so a question being answered always
+sees one consistent state, whatever another thread is adding or removing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+
+from qa.lexical import Bm25
+from qa.types import Chunk, Document, Span
+
+
+@dataclass(frozen=True, eq=False)
+class DocumentEntry:
+    """One document and everything derived from it by chunking and embedding."""
+
+    document: Document
+    sentences: tuple[Span, ...]
+    chunks: tuple[Chunk, ...]
+    chunk_vectors: np.ndarray  # (len(chunks), dimension), float32, normalised
+    sentence_vectors: np.ndarray  # (len(sentences), dimension)
+
+
+class Snapshot:
+    """Entries concatenated into searchable arrays; never modified after construction."""
+
+    def __init__(
+        self,
+        entries: Sequence[DocumentEntry],
+        dimension: int,
+        *,
+        faiss_index: Any = None,
+        bm25: Bm25 | None = None,
+    ) -> None:
+        import faiss
+
+        self.entries = tuple(entries)
+        self.dimension = dimension
+        self.chunks: list[Chunk] = [c for e in self.entries for c in e.chunks]
+        # Row of each chunk -> its entry, and where each entry's sentences begin globally.
+        self.chunk_entry = np.repeat(
+            np.arange(len(self.entries), dtype=np.int64), [len(e.chunks) for e in self.entries]
+        )
+        counts = [len(e.sentences) for e in self.entries]
+        self.sentence_base = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+        self.sentence_vectors = _stack([e.sentence_vectors for e in self.entries], dimension)
+        if faiss_index is None:
+            faiss_index = faiss.IndexFlatIP(dimension)
+            faiss_index.add(_stack([e.chunk_vectors for e in self.entries], dimension))
+        self.faiss_index = faiss_index
+        self.bm25 = bm25 if bm25 is not None else Bm25.build([c.text for c in self.chunks])
+        self.by_path = {e.document.path: e for e in self.entries}
+        self.by_source = {e.document.source: e for e in self.entries}
+
+    @cached_property
+    def sentence_count(self) -> int:
+        return int(self.sentence_base[-1])
+
+    def document_of(self, row: int) -> Document:
+        return self.entries[int(self.chunk_entry[row])].document
+
+    def sentence_rows(self, row: int) -> range:
+        """Global rows (into sentence_vectors) of the sentences that make up chunk `row`."""
+        chunk = self.chunks[row]
+        base = int(self.sentence_base[self.chunk_entry[row]])
+        return range(base + chunk.first_sentence, base + chunk.end_sentence)
+
+    def sentence_span(self, sentence_row: int) -> tuple[DocumentEntry, Span]:
+        entry_index = int(np.searchsorted(self.sentence_base, sentence_row, side="right") - 1)
+        entry = self.entries[entry_index]
+        return entry, entry.sentences[sentence_row - int(self.sentence_base[entry_index])]
+
+
+def _stack(arrays: Sequence[np.ndarray], dimension: int) -> np.ndarray:
+    if not arrays:
+        return np.zeros((0, dimension), dtype=np.float32)
+    return np.ascontiguousarray(np.concatenate(arrays), dtype=np.float32)

@@ -1,0 +1,242 @@
+"""Save and load a Snapshot in a folder, atomically, behind a versioned manifest.
+
+A folder holds `manifest.json` and the data folder it names (`data-*/`). Saving writes a new
+data folder completely, then replaces the manifest in one rename: a crash at any moment
+leaves either the old index or the new one, never a mix.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from qa.errors import IndexCorruptError, IndexMismatchError, IndexNotFoundError
+from qa.lexical import Bm25
+from qa.snapshot import DocumentEntry, Snapshot
+from qa.types import Chunk, Document, Page, Span
+
+FORMAT = "qa-index"
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+_FILES = ("documents.jsonl", "chunks.jsonl", "sentences.npy", "sentence_vectors.npy",
+          "chunk_vectors.faiss")
+
+
+def rebuild_hint(folder: Path, roots: list[str] | None = None) -> str:
+    """The command that rebuilds the index in `folder`."""
+    sources = " ".join(_quote(r) for r in roots) if roots else "PATH..."
+    return f"qa index {sources} --index {_quote(str(folder))}"
+
+
+def _quote(text: str) -> str:
+    import shlex
+
+    return shlex.quote(text)
+
+
+def save_snapshot(folder: Path, snapshot: Snapshot, manifest: dict[str, Any]) -> dict[str, Any]:
+    """Write `snapshot` into `folder` and point the manifest at it; returns the manifest."""
+    import faiss
+
+    folder.mkdir(parents=True, exist_ok=True)
+    with _locked(folder):
+        staging = Path(tempfile.mkdtemp(prefix=".tmp-data-", dir=folder))
+        try:
+            with open(staging / "documents.jsonl", "w", encoding="utf-8") as out:
+                for entry in snapshot.entries:
+                    doc = entry.document
+                    row = {"source": doc.source, "path": doc.path, "sha256": doc.sha256,
+                           "pages": [[p.number, p.start, p.end] for p in doc.pages],
+                           "sentences": len(entry.sentences), "chunks": len(entry.chunks),
+                           "text": doc.text}
+                    out.write(json.dumps(row, ensure_ascii=False) + "\n")
+            with open(staging / "chunks.jsonl", "w", encoding="utf-8") as out:
+                for chunk in snapshot.chunks:
+                    out.write(json.dumps(asdict(chunk), ensure_ascii=False) + "\n")
+            spans = np.array([[s.start, s.end] for e in snapshot.entries for s in e.sentences],
+                             dtype=np.int64).reshape(-1, 2)
+            np.save(staging / "sentences.npy", spans)
+            np.save(staging / "sentence_vectors.npy", snapshot.sentence_vectors)
+            faiss.write_index(snapshot.faiss_index, str(staging / "chunk_vectors.faiss"))
+            snapshot.bm25.save(staging / "bm25")
+            manifest = dict(manifest)
+            manifest["files"] = {name: _sha256(staging / name) for name in _FILES}
+            for path in staging.rglob("*"):
+                if path.is_file():
+                    _fsync(path)
+            data_name = f"data-{time.strftime('%Y%m%dT%H%M%S')}-{staging.name[-8:]}"
+            staging.rename(folder / data_name)
+            manifest["data"] = data_name
+            _write_json_atomically(folder / MANIFEST, manifest)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        _remove_stale(folder, keep=data_name)
+    return manifest
+
+
+def read_manifest(folder: Path) -> dict[str, Any]:
+    """The manifest of the index in `folder`; raises a clear error when there is none."""
+    path = folder / MANIFEST
+    if not path.is_file():
+        raise IndexNotFoundError(
+            f"No index in {folder}. Build one with: {rebuild_hint(folder)}"
+        )
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise IndexCorruptError(
+            f"The index manifest {path} is damaged ({error}). Rebuild with: "
+            f"{rebuild_hint(folder)}"
+        ) from error
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        raise IndexMismatchError(
+            f"{folder} does not hold a qa index. Build one with: {rebuild_hint(folder)}"
+        )
+    version = manifest.get("format_version")
+    if version != FORMAT_VERSION:
+        newer = isinstance(version, int) and version > FORMAT_VERSION
+        raise IndexMismatchError(
+            f"The index in {folder} has format version {version}; this qa reads version "
+            f"{FORMAT_VERSION}"
+            + (" (it was built by a newer qa: upgrade qa, or" if newer else " (")
+            + f" rebuild it with: {rebuild_hint(folder, manifest.get('roots'))})"
+        )
+    return manifest
+
+
+def load_snapshot(folder: Path) -> tuple[Snapshot, dict[str, Any]]:
+    """Read the index in `folder`, checking every data file against the manifest."""
+    for attempt in range(3):
+        manifest = read_manifest(folder)
+        try:
+            return _read_checked(folder, manifest), manifest
+        except IndexCorruptError:
+            # A save in another process may have replaced the data while we read it.
+            if attempt == 2 or read_manifest(folder).get("data") == manifest.get("data"):
+                raise
+    raise AssertionError("unreachable")
+
+
+def _read_checked(folder: Path, manifest: dict[str, Any]) -> Snapshot:
+    hint = rebuild_hint(folder, manifest.get("roots"))
+    try:
+        data = folder / str(manifest["data"])
+        files = manifest["files"]
+        for name in _FILES:
+            if _sha256(data / name) != files[name]:
+                raise IndexCorruptError(
+                    f"The index file {data / name} does not match its manifest (damaged or "
+                    f"changed by hand). Rebuild with: {hint}"
+                )
+        return _read_data(data, int(manifest["embedding_dimension"]))
+    except IndexCorruptError:
+        raise
+    except (OSError, KeyError, ValueError, TypeError, RuntimeError) as error:
+        raise IndexCorruptError(
+            f"The index in {folder} cannot be read ({type(error).__name__}: {error}). "
+            f"Rebuild with: {hint}"
+        ) from error
+
+
+def _read_data(data: Path, dimension: int) -> Snapshot:
+    import faiss
+
+    faiss_index = faiss.read_index(str(data / "chunk_vectors.faiss"))
+    if faiss_index.d != dimension:
+        raise ValueError(f"vectors have dimension {faiss_index.d}, manifest says {dimension}")
+    chunk_vectors = faiss_index.reconstruct_n(0, faiss_index.ntotal)
+    sentence_vectors = np.load(data / "sentence_vectors.npy")
+    spans = np.load(data / "sentences.npy")
+    with open(data / "chunks.jsonl", encoding="utf-8") as lines:
+        chunks = [Chunk(**json.loads(line)) for line in lines]
+    entries: list[DocumentEntry] = []
+    chunk_at = sentence_at = 0
+    with open(data / "documents.jsonl", encoding="utf-8") as lines:
+        for line in lines:
+            row = json.loads(line)
+            document = Document(
+                source=row["source"], path=row["path"], text=row["text"], sha256=row["sha256"],
+                pages=tuple(Page(*p) for p in row["pages"]),
+            )
+            n_sentences, chunk_end = int(row["sentences"]), chunk_at + int(row["chunks"])
+            entries.append(DocumentEntry(
+                document=document,
+                sentences=tuple(Span(int(s), int(e))
+                                for s, e in spans[sentence_at : sentence_at + n_sentences]),
+                chunks=tuple(chunks[chunk_at:chunk_end]),
+                chunk_vectors=chunk_vectors[chunk_at:chunk_end],
+                sentence_vectors=sentence_vectors[sentence_at : sentence_at + n_sentences],
+            ))
+            chunk_at, sentence_at = chunk_end, sentence_at + n_sentences
+    if chunk_at != len(chunks) or sentence_at != len(spans) or len(spans) != len(sentence_vectors):
+        raise ValueError("the chunk and sentence tables do not match the documents")
+    return Snapshot(entries, dimension, faiss_index=faiss_index, bm25=Bm25.load(data / "bm25"))
+
+
+@contextlib.contextmanager
+def _locked(folder: Path) -> Iterator[None]:
+    # One writer at a time per folder, across processes.
+    with open(folder / ".lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _remove_stale(folder: Path, keep: str) -> None:
+    for path in folder.iterdir():
+        if path.name != keep and path.is_dir() and (
+            path.name.startswith("data-") or path.name.startswith(".tmp-data-")
+        ):
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def _write_json_atomically(path: Path, value: dict[str, Any]) -> None:
+    fd, temp = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            json.dump(value, out, indent=2, ensure_ascii=False)
+            out.write("\n")
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
+        raise
+    _fsync_dir(path.parent)
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as data:
+        for block in iter(lambda: data.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_dir(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        _fsync(path)

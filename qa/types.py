@@ -1,0 +1,99 @@
+"""Frozen dataclasses that flow through the pipeline: files -> documents -> chunks -> answers."""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """Where one page of a paged document (a PDF) lies in the document's text."""
+
+    number: int  # 1-based, as a reader counts pages
+    start: int
+    end: int
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """The text of one file, as extracted; every offset in the system points into `text`."""
+
+    source: str  # readable name, unique within an index: "docs/report.pdf"
+    path: str  # absolute path of the file: the document's identity when re-indexing
+    text: str
+    sha256: str  # hash of the file's bytes: unchanged files are not embedded again
+    pages: tuple[Page, ...] = ()
+
+    def page_at(self, offset: int) -> int | None:
+        """The page number holding character `offset`, or None for unpaged documents."""
+        if not self.pages:
+            return None
+        starts = [p.start for p in self.pages]
+        i = max(bisect.bisect_right(starts, offset) - 1, 0)
+        return self.pages[i].number
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """A half-open character range [start, end) of a document's text."""
+
+    start: int
+    end: int
+
+
+@dataclass(frozen=True, slots=True)
+class Chunk:
+    """A run of whole sentences, the unit that is embedded and retrieved."""
+
+    id: str  # "<source>#<n>", readable and stable for a given document and settings
+    source: str
+    start: int
+    end: int
+    text: str  # == document.text[start:end]
+    page: int | None = None
+    first_sentence: int = 0  # index into the document's sentences
+    end_sentence: int = 0  # one past the last sentence
+
+
+@dataclass(frozen=True, slots=True)
+class Passage:
+    """A retrieved chunk with its fused retrieval score."""
+
+    source: str
+    start: int
+    end: int
+    text: str
+    score: float
+    chunk_id: str
+    page: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Citation:
+    """An exact span of a source that supports part of an answer: quote == text[start:end]."""
+
+    n: int  # the number of the answer's [n] marker
+    source: str
+    start: int
+    end: int
+    quote: str
+    score: float
+    page: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """An answer with inline [n] markers, its citations, and the passages it drew on."""
+
+    question: str
+    text: str
+    answered: bool
+    citations: list[Citation] = field(default_factory=list)
+    passages: list[Passage] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, object]:
+        """A JSON-ready view of the answer."""
+        from dataclasses import asdict
+
+        return asdict(self)
