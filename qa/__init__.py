@@ -1,10 +1,10 @@
 """qa: offline question answering over your documents, with exact citations.
 
-    from qa import ask
-    answer = ask("Where has the US embassy in Afghanistan been operating from?")
-    print(answer.text)             # "... operating from Doha ... [1]"
-    for c in answer.citations:     # c.quote == the source's text[c.start:c.end]
-        print(c.n, c.source, c.start, c.end, c.quote)
+from qa import ask
+answer = ask("Where has the US embassy in Afghanistan been operating from?")
+print(answer.text)             # "... operating from Doha ... [1]"
+for c in answer.citations:     # c.quote == the source's text[c.start:c.end]
+    print(c.n, c.source, c.start, c.end, c.quote)
 """
 
 from qa.answer import AnswerSettings

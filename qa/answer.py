@@ -67,11 +67,32 @@ def score_sentences(
     for sentence_row, cosine in zip(sentence_rows, dense.tolist(), strict=True):
         entry, span = snapshot.sentence_span(sentence_row)
         present = set(terms(entry.document.text[span.start : span.end]))
-        coverage = sum(w for t, w in weights.items() if t in present) / total if total else 0.0
+        matched = {t for t in weights if t in present or any(_near(t, p) for p in present)}
+        if len(present) <= 2 and all(
+            p in weights or any(_near(p, t) for t in weights) for p in present
+        ):
+            continue  # a title or byline naming only what the question names ("Georgi Asatrian")
+        coverage = sum(weights[t] for t in matched) / total if total else 0.0
         support = settings.dense_weight * cosine + (1 - settings.dense_weight) * coverage
         evidence.append(Evidence(sentence_row, support, cosine, coverage))
     evidence.sort(key=lambda e: (-e.support, e.sentence_row))
     return evidence
+
+
+def _near(a: str, b: str) -> bool:
+    """Spelling variants of a longer word: one letter changed, added or dropped.
+
+    "asatryan" ~ "asatrian"; short words must match exactly ("us" is not "is").
+    """
+    if a == b:
+        return True
+    if min(len(a), len(b)) < 5 or abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) == len(b):
+        return sum(x != y for x, y in zip(a, b, strict=True)) == 1
+    short, long = (a, b) if len(a) < len(b) else (b, a)
+    i = next((i for i, (x, y) in enumerate(zip(short, long, strict=False)) if x != y), len(short))
+    return short[i:] == long[i + 1 :]
 
 
 def compose_answer(

@@ -41,7 +41,7 @@ def default_index() -> Index:
 
 
 def ask(question: str, *, index: Index | PathLike | None = None, k: int = 5) -> Answer:
-    """Answer `question` from `index` (an Index, or the folder of one; default: the default index)."""
+    """Answer `question` from `index` (an Index or its folder; default: the default index)."""
     if index is None:
         index = default_index()
     elif not isinstance(index, Index):

@@ -12,20 +12,24 @@ from qa.types import Chunk, Document, Span
 SPLITTER_VERSION = 1
 
 # Words that end with a period without ending the sentence ("Dr. West", "e.g. this").
+# Left out on purpose: words that often end a sentence too ("no.", "etc.").
 _ABBREVIATIONS = frozenset(
-    "mr mrs ms dr prof sr jr st mt ft vs etc e.g i.e cf al gen col lt sgt capt gov sen rep pres "
-    "no nos vol fig figs approx dept est inc ltd co corp jan feb mar apr jun jul aug sep sept oct "
+    "mr mrs ms dr prof sr jr st mt ft vs e.g i.e cf al gen col lt sgt capt gov sen rep pres "
+    "vol fig figs approx dept est inc ltd co corp jan feb mar apr jun jul aug sep sept oct "
     "nov dec u.s u.k u.n e.u".split()
 )
 # A sentence ends at . ! ? or … (with closing quotes/brackets), before whitespace.
 _END = re.compile(r"[.!?…]+[\"'”’)\]]*(?=\s)")
 # A paragraph break, or a line that starts a Markdown heading, list item or quote.
 _BREAK = re.compile(r"\n[ \t]*\n\s*|\n(?=[ \t]*(?:#{1,6}\s|[-*+]\s|\d{1,3}[.)]\s|>))")
+# The end of a Markdown heading line: the heading is a sentence of its own.
+_HEADING_END = re.compile(r"^[ \t]*#{1,6}[ \t][^\n]*(?=\n)", re.MULTILINE)
 # A short line without end punctuation, before a line that starts with a capital: a title or
 # a byline ("Georgi Asatrian\nGeorgi Asatryan, associate professor").
-_SHORT_LINE = re.compile(r"^[^\n]{1,40}(?<![.!?:;,])(?=\n[ \t]*[\"'“(\[]*[A-Z0-9])", re.MULTILINE)
-_NEXT_START = re.compile(r"\s+([\"'“‘(\[]*[A-Z0-9À-ÖØ-Þ])")
+_SHORT_LINE = re.compile(r"^[^\n]{1,40}(?<![.!?:;,])(?=\n[ \t]*[\"'“(\[]*[^\W\d_a-z])", re.M)
+_NEXT_START = re.compile(r"\s+[\"'“‘(\[]*(\w)")
 _LAST_WORD = re.compile(r"(\S+)$")
+_LAST_WORD_WINDOW = 64  # look this far back for the word before a period: keeps splitting linear
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +55,10 @@ def split_sentences(text: str, *, max_length: int | None = None) -> list[Span]:
     "Mr. West arrived. He left!" -> [Span(0, 17), Span(18, 26)]
     Sentences longer than `max_length` are cut at white space into pieces that fit.
     """
+    if max_length is not None and max_length < 1:
+        raise InputError(f"max_length must be at least 1, got {max_length}")
     cuts = {m.start() for m in _BREAK.finditer(text)}
+    cuts.update(m.end() for m in _HEADING_END.finditer(text))
     cuts.update(m.end() for m in _SHORT_LINE.finditer(text))
     for match in _END.finditer(text):
         if _ends_sentence(text, match.start(), match.end()):
@@ -72,17 +79,20 @@ def split_sentences(text: str, *, max_length: int | None = None) -> list[Span]:
 def _ends_sentence(text: str, punct_start: int, end: int) -> bool:
     following = _NEXT_START.match(text, end)
     if following is None:
-        return False  # the next sentence must begin with a capital, digit or opening quote
+        return False
+    first = following.group(1)
+    if not (first.isupper() or first.isdigit()):
+        return False  # "in the U.S. missions", "3.5 million": a sentence starts with a capital
     if text[punct_start] != ".":
         return True
-    word = _LAST_WORD.search(text, 0, punct_start)
+    word = _LAST_WORD.search(text, max(0, punct_start - _LAST_WORD_WINDOW), punct_start)
     if word is None:
         return True
     token = word.group(1).lstrip("\"'“‘([").lower()
     if token in _ABBREVIATIONS:
         return False
     # Initials such as "J." or "U.S." do not end a sentence ("J. Smith", "U.S. forces").
-    return not (len(token) == 1 and token.isalpha() or re.fullmatch(r"(?:[a-z]\.)+[a-z]", token))
+    return not ((len(token) == 1 and token.isalpha()) or re.fullmatch(r"(?:[a-z]\.)+[a-z]", token))
 
 
 def _trim(text: str, start: int, end: int) -> Span | None:
@@ -94,13 +104,17 @@ def _trim(text: str, start: int, end: int) -> Span | None:
 
 
 def _split_long(text: str, span: Span, max_length: int) -> list[Span]:
+    """Cut an over-long sentence at white space into pieces of at most `max_length`."""
     pieces: list[Span] = []
     start = span.start
-    while span.end - start > max_length:
+    while True:
+        while start < span.end and text[start].isspace():
+            start += 1
+        if span.end - start <= max_length:
+            break
         limit = start + max_length
-        cut = text.rfind(" ", start + 1, limit + 1)
-        if cut <= start:
-            cut = limit  # one unbroken run of characters: cut it hard
+        # The last white space that leaves a non-empty piece within the limit.
+        cut = next((i for i in range(limit, start, -1) if text[i].isspace()), limit)
         piece = _trim(text, start, cut)
         if piece is not None:
             pieces.append(piece)
@@ -142,11 +156,13 @@ def chunk_document(
         )
         if end == len(sentences):
             break
-        # Step back over trailing sentences that fit in the overlap, but always move forward.
+        # Step back over trailing sentences that fit in the overlap, as long as the next chunk
+        # still has room for at least one new sentence: it must always add something.
         next_first = end
         while (
             next_first - 1 > first
             and stop - sentences[next_first - 1].start <= settings.overlap
+            and sentences[end].end - sentences[next_first - 1].start <= settings.size
         ):
             next_first -= 1
         first = next_first

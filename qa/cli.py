@@ -29,24 +29,34 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     index = commands.add_parser(
-        "index", help="index files and folders (txt, md, html, pdf, docx)",
+        "index",
+        help="index files and folders (txt, md, html, pdf, docx)",
         description="Index files and folders. Re-running embeds only new or changed files and "
         "drops files that are gone.",
     )
     index.add_argument("paths", nargs="+", metavar="PATH", help="files or folders to index")
     index.add_argument("--index", metavar="DIR", help="index folder (default: index/)")
-    index.add_argument("--add", action="store_true",
-                       help="add to the index instead of making it hold exactly PATH...")
+    index.add_argument(
+        "--add",
+        action="store_true",
+        help="add to the index instead of making it hold exactly PATH...",
+    )
     index.add_argument("--chunk-size", type=int, metavar="CHARS", help="default 800")
     index.add_argument("--chunk-overlap", type=int, metavar="CHARS", help="default 150")
     index.add_argument("--quiet", action="store_true", help="no progress bar")
 
-    ask = commands.add_parser("ask", help="ask a question",
-                              description="Answer a question with cited sources.")
+    ask = commands.add_parser(
+        "ask", help="ask a question", description="Answer a question with cited sources."
+    )
     ask.add_argument("question")
-    ask.add_argument("--index", metavar="DIR",
-                     help="index folder (default: index/, built from the shipped article if absent)")
-    ask.add_argument("-k", type=int, default=5, metavar="N", help="passages to retrieve (default 5)")
+    ask.add_argument(
+        "--index",
+        metavar="DIR",
+        help="index folder (default: index/, built from the shipped article if absent)",
+    )
+    ask.add_argument(
+        "-k", type=int, default=5, metavar="N", help="passages to retrieve (default 5)"
+    )
     ask.add_argument("--json", action="store_true", help="print the answer as JSON")
 
     docs = commands.add_parser("docs", help="list the documents in an index")
@@ -95,9 +105,13 @@ def _index(args: argparse.Namespace) -> int:
             index = Index.load(path)
             report = index.add(args.paths, progress=False if args.quiet else None)
         else:
-            index = build_index(args.paths, path=path, chunk_size=args.chunk_size,
-                                chunk_overlap=args.chunk_overlap,
-                                progress=False if args.quiet else None)
+            index = build_index(
+                args.paths,
+                path=path,
+                chunk_size=args.chunk_size,
+                chunk_overlap=args.chunk_overlap,
+                progress=False if args.quiet else None,
+            )
             assert index.report is not None
             report = index.report
     for notice in report.skipped:

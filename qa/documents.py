@@ -15,7 +15,7 @@ from qa.types import Document, Page
 TEXT_SUFFIXES = {".txt", ".text", ".md", ".markdown", ".rst"}
 HTML_SUFFIXES = {".html", ".htm", ".xhtml"}
 SUPPORTED_SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES | {".pdf", ".docx"}
-DEFAULT_MAX_FILE_BYTES = 50 * 1024 * 1024
+DEFAULT_MAX_FILE_BYTES = 50_000_000
 
 PAGE_SEPARATOR = "\n\n"  # between PDF pages and between DOCX paragraphs
 
@@ -64,9 +64,10 @@ def load_documents(
     result = LoadResult()
     seen: set[Path] = set()
     for file in _walk(roots):
-        if file in seen:
+        real = file.resolve()  # a link and its target are one document
+        if real in seen:
             continue
-        seen.add(file)
+        seen.add(real)
         source = file.relative_to(base).as_posix()
         try:
             document, repair = load_file(file, source=source, max_file_bytes=max_file_bytes)
@@ -102,14 +103,15 @@ def load_file(
     suffix = file.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
         raise DocumentError(
-            name, f"unsupported file type '{suffix or 'none'}' (supported: "
-            f"{', '.join(sorted(SUPPORTED_SUFFIXES))})"
+            name,
+            f"unsupported file type '{suffix or 'none'}' (supported: "
+            f"{', '.join(sorted(SUPPORTED_SUFFIXES))})",
         )
     try:
         size = file.stat().st_size
         if size > max_file_bytes:
             raise DocumentError(
-                name, f"file is {size / 1e6:.1f} MB, over the {max_file_bytes / 1e6:.1f} MB limit"
+                name, f"file is {_size(size)}, over the {_size(max_file_bytes)} limit"
             )
         data = file.read_bytes()
     except OSError as error:
@@ -140,6 +142,13 @@ def load_file(
     return document, repair
 
 
+def _size(n: int) -> str:
+    """Bytes as a person reads them: 999 bytes, 2.0 kB, 1.5 MB."""
+    if n < 1000:
+        return f"{n} bytes"
+    return f"{n / 1e3:.1f} kB" if n < 1_000_000 else f"{n / 1e6:.1f} MB"
+
+
 def _walk(roots: Iterable[Path]) -> Iterable[Path]:
     """Files under each root in a stable order; hidden files and folders are left out."""
     for root in roots:
@@ -165,20 +174,67 @@ def _decode_text(name: str, data: bytes) -> tuple[str, str | None]:
     try:
         return data.decode("utf-8-sig"), None
     except UnicodeDecodeError as error:
-        text = data.decode("utf-8", errors="replace")
+        text = data.decode("utf-8-sig", errors="replace")
         if text.count("\ufffd") > max(16, len(text) // 10):
             raise DocumentError(name, "looks like a binary file, not UTF-8 text") from error
-        return text, f"not valid UTF-8 at byte {error.start}; undecodable bytes shown as \ufffd"
+        # error.start counts from after the BOM that utf-8-sig skipped.
+        at = error.start + (3 if data.startswith(b"\xef\xbb\xbf") else 0)
+        return text, f"not valid UTF-8 at byte {at}; undecodable bytes shown as \ufffd"
 
 
 # Elements whose text a browser does not show as page content.
-_INVISIBLE = ["script", "style", "noscript", "template", "head", "svg", "math", "iframe",
-              "object", "canvas", "select"]
+_INVISIBLE = [
+    "script",
+    "style",
+    "noscript",
+    "template",
+    "head",
+    "svg",
+    "math",
+    "iframe",
+    "object",
+    "canvas",
+    "select",
+]
 _BLOCKS = {
-    "address", "article", "aside", "blockquote", "br", "caption", "dd", "details", "div", "dl",
-    "dt", "fieldset", "figcaption", "figure", "footer", "form", "h1", "h2", "h3", "h4", "h5",
-    "h6", "header", "hr", "li", "main", "nav", "ol", "p", "pre", "section", "summary", "table",
-    "td", "th", "title", "tr", "ul",
+    "address",
+    "article",
+    "aside",
+    "blockquote",
+    "br",
+    "caption",
+    "dd",
+    "details",
+    "div",
+    "dl",
+    "dt",
+    "fieldset",
+    "figcaption",
+    "figure",
+    "footer",
+    "form",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "header",
+    "hr",
+    "li",
+    "main",
+    "nav",
+    "ol",
+    "p",
+    "pre",
+    "section",
+    "summary",
+    "table",
+    "td",
+    "th",
+    "title",
+    "tr",
+    "ul",
 }
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
 
@@ -188,11 +244,14 @@ def html_visible_text(markup: str) -> str:
     from bs4 import BeautifulSoup
 
     soup = BeautifulSoup(markup, "lxml")
-    title = soup.title.get_text(" ", strip=True) if soup.title else ""
+    # The page's own <title>, not one inside an inline SVG icon.
+    title_tag = soup.find(lambda t: t.name == "title" and t.find_parent(["svg", "math"]) is None)
+    title = title_tag.get_text(" ", strip=True) if title_tag else ""
     for tag in soup(_INVISIBLE):
         tag.decompose()
     hidden = [
-        tag for tag in soup.find_all(True)
+        tag
+        for tag in soup.find_all(True)
         if tag.has_attr("hidden") or _HIDDEN_STYLE.search(str(tag.get("style", "")))
     ]
     for tag in hidden:
@@ -217,7 +276,9 @@ def _pdf_text(name: str, file: Path) -> tuple[str, tuple[Page, ...]]:
         locked = reader.is_encrypted and not reader.decrypt("")
         page_texts = [] if locked else [page.extract_text() or "" for page in reader.pages]
     except Exception as error:  # pypdf raises many types on damaged files
-        raise DocumentError(name, f"not a readable PDF ({type(error).__name__}: {error})") from error
+        raise DocumentError(
+            name, f"not a readable PDF ({type(error).__name__}: {error})"
+        ) from error
     if locked:
         raise DocumentError(name, "PDF is encrypted with a password; save an unlocked copy")
     parts: list[str] = []
@@ -247,9 +308,18 @@ def _docx_text(name: str, file: Path) -> str:
         raise DocumentError(
             name, f"not a readable Word (.docx) file ({type(error).__name__}: {error})"
         ) from error
-    blocks = [p.text.strip() for p in doc.paragraphs]
-    for table in doc.tables:
-        for row in table.rows:
-            cells = [c.text.strip() for c in row.cells]
-            blocks.append(" | ".join(c for c in cells if c))
+    from docx.table import Table
+
+    blocks: list[str] = []
+    for item in doc.iter_inner_content():  # paragraphs and tables in reading order
+        if isinstance(item, Table):
+            for row in item.rows:
+                cells, seen = [], set()
+                for cell in row.cells:  # a merged cell is listed once per grid column it spans
+                    if id(cell._tc) not in seen:
+                        seen.add(id(cell._tc))
+                        cells.append(cell.text.strip())
+                blocks.append(" | ".join(c for c in cells if c))
+        else:
+            blocks.append(item.text.strip())
     return PAGE_SEPARATOR.join(b for b in blocks if b)

@@ -20,8 +20,13 @@ DEFAULT_MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 class Embedder(Protocol):
     """Turns texts into L2-normalised float32 vectors, one row per text."""
 
-    name: str  # recorded in the manifest: an index is only searched with the model it was built with
-    dimension: int
+    @property
+    def name(self) -> str:
+        """Recorded in the manifest: an index is only searched with the model it was built with."""
+        ...
+
+    @property
+    def dimension(self) -> int: ...
 
     def embed(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray: ...
 
@@ -79,8 +84,11 @@ class SentenceTransformerEmbedder:
         if batch_size <= 0:
             raise ValueError(f"batch_size must be greater than 0, got {batch_size}")
         self.model_path = model_path
-        self.name = name or (DEFAULT_MODEL_NAME if model_path is None else os.path.basename(
-            os.path.normpath(model_path)))
+        self.name = name or (
+            DEFAULT_MODEL_NAME
+            if model_path is None
+            else os.path.basename(os.path.normpath(model_path))
+        )
         self.batch_size = batch_size
         self._dimension = dimension
         # Hugging Face fast tokenizers are not safe to call from several threads at once.
@@ -91,13 +99,17 @@ class SentenceTransformerEmbedder:
         return _load_model(self.model_path or packaged_model_path())
 
     @property
-    def dimension(self) -> int:  # type: ignore[override]
+    def dimension(self) -> int:
         if self._dimension is None:
             model = self.model
-            get = getattr(model, "get_embedding_dimension", None) or getattr(
-                model, "get_sentence_embedding_dimension"
+            get = (
+                getattr(model, "get_embedding_dimension", None)
+                or model.get_sentence_embedding_dimension
             )
-            self._dimension = int(get())
+            value = get()
+            if value is None:
+                raise QAError(f"The embedding model {self.name} does not report its dimension")
+            self._dimension = int(value)
         return self._dimension
 
     def embed(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
@@ -108,8 +120,11 @@ class SentenceTransformerEmbedder:
         if not progress or len(texts) <= 4 * self.batch_size:
             with self._lock:
                 vectors = model.encode(
-                    list(texts), batch_size=self.batch_size, normalize_embeddings=True,
-                    convert_to_numpy=True, show_progress_bar=False,
+                    list(texts),
+                    batch_size=self.batch_size,
+                    normalize_embeddings=True,
+                    convert_to_numpy=True,
+                    show_progress_bar=False,
                 )
             return np.ascontiguousarray(vectors, dtype=np.float32)
         from tqdm import tqdm
@@ -123,8 +138,10 @@ class SentenceTransformerEmbedder:
                 ids = order[i : i + group]
                 with self._lock:
                     out[ids] = model.encode(
-                        [texts[j] for j in ids], batch_size=self.batch_size,
-                        normalize_embeddings=True, convert_to_numpy=True,
+                        [texts[j] for j in ids],
+                        batch_size=self.batch_size,
+                        normalize_embeddings=True,
+                        convert_to_numpy=True,
                         show_progress_bar=False,
                     )
                 bar.update(len(ids))

@@ -43,8 +43,12 @@ class IndexReport:
     seconds: float = 0.0
 
     def summary(self) -> str:
-        parts = [f"{len(self.added)} added", f"{len(self.updated)} updated",
-                 f"{len(self.unchanged)} unchanged", f"{len(self.removed)} removed"]
+        parts = [
+            f"{len(self.added)} added",
+            f"{len(self.updated)} updated",
+            f"{len(self.unchanged)} unchanged",
+            f"{len(self.removed)} removed",
+        ]
         if self.skipped:
             parts.append(f"{len(self.skipped)} skipped")
         return ", ".join(parts) + f" ({self.embedded_texts} texts embedded in {self.seconds:.1f} s)"
@@ -205,7 +209,11 @@ class Index:
         with self._write_lock:
             snapshot = self.snapshot
             old = snapshot.by_path
-            taken = {e.document.source: e.document.path for e in snapshot.entries} if keep_others else {}
+            taken = (
+                {e.document.source: e.document.path for e in snapshot.entries}
+                if keep_others
+                else {}
+            )
             report = IndexReport(skipped=loaded.skipped, repaired=loaded.repaired)
             fresh: dict[str, DocumentEntry] = {}
             to_embed: list[Document] = []
@@ -370,7 +378,9 @@ def clean_question(question: str) -> str:
 
 def check_k(k: int) -> None:
     if not isinstance(k, int) or isinstance(k, bool) or not 1 <= k <= MAX_K:
-        raise InputError(f"k (passages to retrieve) must be a whole number from 1 to {MAX_K}, got {k!r}")
+        raise InputError(
+            f"k (passages to retrieve) must be a whole number from 1 to {MAX_K}, got {k!r}"
+        )
 
 
 def _with_unique_source(document: Document, taken: dict[str, str]) -> Document:
@@ -387,9 +397,9 @@ def _renamed(entry: DocumentEntry, source: str) -> DocumentEntry:
     if entry.document.source == source:
         return entry
     chunks = tuple(
-        dataclasses.replace(c, source=source, id=f"{source}#{i}") for i, c in enumerate(entry.chunks)
+        dataclasses.replace(c, source=source, id=f"{source}#{i}")
+        for i, c in enumerate(entry.chunks)
     )
     return dataclasses.replace(
         entry, document=dataclasses.replace(entry.document, source=source), chunks=chunks
     )
-

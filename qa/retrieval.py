@@ -48,8 +48,6 @@ def retrieve(
             fused[row] = fused.get(row, 0.0) + settings.dense_weight / (settings.rrf_k + rank + 1)
     if settings.keyword_weight > 0:
         for rank, (row, _) in enumerate(snapshot.bm25.top(query_terms, depth)):
-            fused[row] = fused.get(row, 0.0) + settings.keyword_weight / (
-                settings.rrf_k + rank + 1
-            )
+            fused[row] = fused.get(row, 0.0) + settings.keyword_weight / (settings.rrf_k + rank + 1)
     ranked = sorted(fused.items(), key=lambda item: (-item[1], item[0]))
     return ranked[:k]

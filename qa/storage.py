@@ -30,8 +30,13 @@ from qa.types import Chunk, Document, Page, Span
 FORMAT = "qa-index"
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
-_FILES = ("documents.jsonl", "chunks.jsonl", "sentences.npy", "sentence_vectors.npy",
-          "chunk_vectors.faiss")
+_FILES = (
+    "documents.jsonl",
+    "chunks.jsonl",
+    "sentences.npy",
+    "sentence_vectors.npy",
+    "chunk_vectors.faiss",
+)
 
 
 def rebuild_hint(folder: Path, roots: list[str] | None = None) -> str:
@@ -57,16 +62,22 @@ def save_snapshot(folder: Path, snapshot: Snapshot, manifest: dict[str, Any]) ->
             with open(staging / "documents.jsonl", "w", encoding="utf-8") as out:
                 for entry in snapshot.entries:
                     doc = entry.document
-                    row = {"source": doc.source, "path": doc.path, "sha256": doc.sha256,
-                           "pages": [[p.number, p.start, p.end] for p in doc.pages],
-                           "sentences": len(entry.sentences), "chunks": len(entry.chunks),
-                           "text": doc.text}
+                    row = {
+                        "source": doc.source,
+                        "path": doc.path,
+                        "sha256": doc.sha256,
+                        "pages": [[p.number, p.start, p.end] for p in doc.pages],
+                        "sentences": len(entry.sentences),
+                        "chunks": len(entry.chunks),
+                        "text": doc.text,
+                    }
                     out.write(json.dumps(row, ensure_ascii=False) + "\n")
             with open(staging / "chunks.jsonl", "w", encoding="utf-8") as out:
                 for chunk in snapshot.chunks:
                     out.write(json.dumps(asdict(chunk), ensure_ascii=False) + "\n")
-            spans = np.array([[s.start, s.end] for e in snapshot.entries for s in e.sentences],
-                             dtype=np.int64).reshape(-1, 2)
+            spans = np.array(
+                [[s.start, s.end] for e in snapshot.entries for s in e.sentences], dtype=np.int64
+            ).reshape(-1, 2)
             np.save(staging / "sentences.npy", spans)
             np.save(staging / "sentence_vectors.npy", snapshot.sentence_vectors)
             faiss.write_index(snapshot.faiss_index, str(staging / "chunk_vectors.faiss"))
@@ -91,15 +102,12 @@ def read_manifest(folder: Path) -> dict[str, Any]:
     """The manifest of the index in `folder`; raises a clear error when there is none."""
     path = folder / MANIFEST
     if not path.is_file():
-        raise IndexNotFoundError(
-            f"No index in {folder}. Build one with: {rebuild_hint(folder)}"
-        )
+        raise IndexNotFoundError(f"No index in {folder}. Build one with: {rebuild_hint(folder)}")
     try:
         manifest = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
         raise IndexCorruptError(
-            f"The index manifest {path} is damaged ({error}). Rebuild with: "
-            f"{rebuild_hint(folder)}"
+            f"The index manifest {path} is damaged ({error}). Rebuild with: {rebuild_hint(folder)}"
         ) from error
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise IndexMismatchError(
@@ -168,18 +176,25 @@ def _read_data(data: Path, dimension: int) -> Snapshot:
         for line in lines:
             row = json.loads(line)
             document = Document(
-                source=row["source"], path=row["path"], text=row["text"], sha256=row["sha256"],
+                source=row["source"],
+                path=row["path"],
+                text=row["text"],
+                sha256=row["sha256"],
                 pages=tuple(Page(*p) for p in row["pages"]),
             )
             n_sentences, chunk_end = int(row["sentences"]), chunk_at + int(row["chunks"])
-            entries.append(DocumentEntry(
-                document=document,
-                sentences=tuple(Span(int(s), int(e))
-                                for s, e in spans[sentence_at : sentence_at + n_sentences]),
-                chunks=tuple(chunks[chunk_at:chunk_end]),
-                chunk_vectors=chunk_vectors[chunk_at:chunk_end],
-                sentence_vectors=sentence_vectors[sentence_at : sentence_at + n_sentences],
-            ))
+            entries.append(
+                DocumentEntry(
+                    document=document,
+                    sentences=tuple(
+                        Span(int(s), int(e))
+                        for s, e in spans[sentence_at : sentence_at + n_sentences]
+                    ),
+                    chunks=tuple(chunks[chunk_at:chunk_end]),
+                    chunk_vectors=chunk_vectors[chunk_at:chunk_end],
+                    sentence_vectors=sentence_vectors[sentence_at : sentence_at + n_sentences],
+                )
+            )
             chunk_at, sentence_at = chunk_end, sentence_at + n_sentences
     if chunk_at != len(chunks) or sentence_at != len(spans) or len(spans) != len(sentence_vectors):
         raise ValueError("the chunk and sentence tables do not match the documents")
@@ -199,8 +214,10 @@ def _locked(folder: Path) -> Iterator[None]:
 
 def _remove_stale(folder: Path, keep: str) -> None:
     for path in folder.iterdir():
-        if path.name != keep and path.is_dir() and (
-            path.name.startswith("data-") or path.name.startswith(".tmp-data-")
+        if (
+            path.name != keep
+            and path.is_dir()
+            and (path.name.startswith("data-") or path.name.startswith(".tmp-data-"))
         ):
             shutil.rmtree(path, ignore_errors=True)
 

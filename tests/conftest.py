@@ -1,0 +1,75 @@
+"""Shared fixtures: a deterministic fake embedder for fast tests, the real model for slow ones."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from qa.lexical import terms
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTICLE = ROOT / "corpus" / "taliban-and-international-diplomacy.txt"
+
+
+class FakeEmbedder:
+    """Hashed bag of stemmed words: texts sharing words get similar vectors. Counts its work."""
+
+    name = "fake-bag-of-words"
+    dimension = 64
+
+    def __init__(self) -> None:
+        self.embedded: list[str] = []
+
+    def embed(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
+        self.embedded.extend(texts)
+        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for term in terms(text) or ["<empty>"]:
+                bucket = int(hashlib.md5(term.encode()).hexdigest(), 16) % self.dimension
+                out[row, bucket] += 1.0
+        out /= np.linalg.norm(out, axis=1, keepdims=True)
+        return out
+
+
+@pytest.fixture
+def fake_embedder() -> FakeEmbedder:
+    return FakeEmbedder()
+
+
+@pytest.fixture
+def write(tmp_path: Path):
+    """write("docs/a.txt", "text") creates the file under tmp_path and returns its path."""
+
+    def _write(relative: str, content: str | bytes) -> Path:
+        path = tmp_path / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content, encoding="utf-8")
+        return path
+
+    return _write
+
+
+@pytest.fixture(scope="session")
+def real_embedder():
+    """The packaged all-MiniLM-L6-v2, loaded once for the whole test run."""
+    from qa.embeddings import SentenceTransformerEmbedder
+
+    return SentenceTransformerEmbedder()
+
+
+@pytest.fixture(scope="session")
+def article_index(tmp_path_factory: pytest.TempPathFactory, real_embedder):
+    """The shipped article indexed with the real model, in a folder of its own."""
+    from qa import build_index
+
+    corpus = tmp_path_factory.mktemp("corpus")
+    shutil.copy(ARTICLE, corpus / ARTICLE.name)
+    return build_index([corpus], path=tmp_path_factory.mktemp("index"), embedder=real_embedder)

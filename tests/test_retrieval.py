@@ -1,0 +1,80 @@
+"""Ranking with hand-written 4-d vectors, so the fused order can be asserted exactly."""
+
+import numpy as np
+import pytest
+
+from qa.errors import InputError
+from qa.lexical import terms
+from qa.retrieval import RetrievalSettings, retrieve
+from qa.snapshot import DocumentEntry, Snapshot
+from qa.types import Chunk, Document, Span
+
+
+def entry(name: str, text: str, vector: list[float]) -> DocumentEntry:
+    document = Document(source=name, path=f"/docs/{name}", text=text, sha256=name)
+    chunk = Chunk(
+        id=f"{name}#0",
+        source=name,
+        start=0,
+        end=len(text),
+        text=text,
+        first_sentence=0,
+        end_sentence=1,
+    )
+    v = np.array([vector], dtype=np.float32)
+    v /= np.linalg.norm(v)
+    return DocumentEntry(document, (Span(0, len(text)),), (chunk,), v, v)
+
+
+@pytest.fixture
+def snapshot() -> Snapshot:
+    return Snapshot(
+        [
+            entry("a", "The embassy moved to Doha.", [1, 0, 0, 0]),
+            entry("b", "Kazakhstan updated its list of banned groups.", [0, 1, 0, 0]),
+            entry("c", "The envoy talked about aid and the embassy.", [0.6, 0.8, 0, 0]),
+            entry("d", "Nothing relevant here at all.", [0, 0, 0, 1]),
+        ],
+        dimension=4,
+    )
+
+
+def query(vector: list[float]) -> np.ndarray:
+    v = np.array(vector, dtype=np.float32)
+    return v / np.linalg.norm(v)
+
+
+def test_dense_only_ranks_by_cosine(snapshot):
+    settings = RetrievalSettings(keyword_weight=0)
+    hits = retrieve(snapshot, query([1, 0.1, 0, 0]), [], 4, settings)
+    assert [row for row, _ in hits] == [0, 2, 1, 3]
+
+
+def test_keyword_only_returns_only_chunks_with_the_terms(snapshot):
+    settings = RetrievalSettings(dense_weight=0)
+    hits = retrieve(snapshot, query([0, 0, 0, 1]), terms("banned list"), 4, settings)
+    assert [row for row, _ in hits] == [1]
+
+
+def test_fusion_adds_reciprocal_ranks(snapshot):
+    settings = RetrievalSettings(rrf_k=60)
+    # Dense order: a, c, b, d. Keyword order for "kazakhstan": b only.
+    hits = retrieve(snapshot, query([1, 0.1, 0, 0]), terms("Kazakhstan"), 2, settings)
+    assert [row for row, _ in hits] == [1, 0]
+    assert hits[0][1] == pytest.approx(1 / 63 + 1 / 61)
+    assert hits[1][1] == pytest.approx(1 / 61)
+
+
+def test_k_larger_than_the_index_returns_everything_once(snapshot):
+    hits = retrieve(snapshot, query([1, 0, 0, 0]), terms("embassy"), 50, RetrievalSettings())
+    assert sorted(row for row, _ in hits) == [0, 1, 2, 3]
+
+
+def test_empty_index_returns_nothing():
+    assert retrieve(Snapshot([], 4), query([1, 0, 0, 0]), ["x"], 5, RetrievalSettings()) == []
+
+
+@pytest.mark.parametrize("kwargs", [{"candidates": 0}, {"rrf_k": -1}, {"dense_weight": -0.5}])
+def test_bad_settings_are_rejected(kwargs):
+    with pytest.raises(InputError):
+        RetrievalSettings(**kwargs)
