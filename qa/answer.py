@@ -27,6 +27,7 @@ class AnswerSettings:
     dense_weight: float = 0.6
     max_sentences: int = 2
     margin: float = 0.06  # extra sentences must score within this of the best one
+    evidence_passages: int = 5  # the answer draws on at most this many of the top passages
 
     def __post_init__(self) -> None:
         if not 0 <= self.min_support <= 1:
@@ -37,6 +38,8 @@ class AnswerSettings:
             raise InputError(f"max_sentences must be at least 1, got {self.max_sentences}")
         if self.margin < 0:
             raise InputError(f"margin must be 0 or more, got {self.margin}")
+        if self.evidence_passages < 1:
+            raise InputError(f"evidence_passages must be at least 1, got {self.evidence_passages}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,9 +107,9 @@ def compose_answer(
 ) -> Answer:
     """An answer quoting the best-supported sentences with [n] markers, or a refusal."""
     passages = [_passage(snapshot, row, score) for row, score in hits]
-    evidence = score_sentences(
-        snapshot, [row for row, _ in hits], query_vector, terms(question), settings
-    )
+    # Asking for more passages shows more, but the answer reads only the best few.
+    rows = [row for row, _ in hits[: settings.evidence_passages]]
+    evidence = score_sentences(snapshot, rows, query_vector, terms(question), settings)
     if not evidence or evidence[0].support < settings.min_support:
         return Answer(question=question, text=NOT_FOUND, answered=False, passages=passages)
     floor = max(settings.min_support, evidence[0].support - settings.margin)

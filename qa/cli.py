@@ -7,7 +7,7 @@ import json
 import sys
 import warnings
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from qa.types import Answer, Citation, Passage
@@ -65,6 +65,40 @@ def build_parser() -> argparse.ArgumentParser:
     remove = commands.add_parser("remove", help="remove documents from an index")
     remove.add_argument("sources", nargs="+", metavar="SOURCE", help="document name or path")
     remove.add_argument("--index", metavar="DIR", help="index folder (default: index/)")
+
+    evaluate = commands.add_parser(
+        "eval",
+        help="measure retrieval, answers, citations, refusals and speed on SQuAD data",
+        description="Index every paragraph of a SQuAD-format file as its own document, ask its "
+        "questions through the same ask() users call, and report the figures.",
+    )
+    evaluate.add_argument("data", metavar="FILE.json", help="SQuAD-format JSON")
+    evaluate.add_argument("--sample", type=int, metavar="N", help="ask N questions (default all)")
+    evaluate.add_argument("--seed", type=int, default=0, help="sampling seed (default 0)")
+    evaluate.add_argument(
+        "--holdout",
+        type=float,
+        default=0.1,
+        metavar="SHARE",
+        help="share of paragraphs removed for unanswerable questions (0.1)",
+    )
+    evaluate.add_argument(
+        "--articles", type=int, metavar="N", help="index only the first N articles (quick runs)"
+    )
+    evaluate.add_argument(
+        "--workdir",
+        metavar="DIR",
+        help="keep the corpus and index here; re-runs reuse the embeddings",
+    )
+    evaluate.add_argument("--json", metavar="OUT.json", help="write the full report here")
+    evaluate.add_argument("--plot", metavar="OUT.png", help="recall@k and latency plot")
+    evaluate.add_argument("--quiet", action="store_true", help="no progress bars")
+    tuning = evaluate.add_argument_group("settings to try (defaults: the product's own)")
+    tuning.add_argument("--chunk-size", type=int, metavar="CHARS")
+    tuning.add_argument("--chunk-overlap", type=int, metavar="CHARS")
+    tuning.add_argument("--min-support", type=float, metavar="X", help="refusal threshold")
+    tuning.add_argument("--rrf-k", type=int, metavar="N", help="reciprocal rank fusion constant")
+    tuning.add_argument("--keyword-weight", type=float, metavar="W", help="BM25 weight in fusion")
     return parser
 
 
@@ -80,6 +114,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _ask(args)
         if args.command == "docs":
             return _docs(args)
+        if args.command == "eval":
+            return _eval(args)
         return _remove(args)
     except QAError as error:
         print(f"qa: {error}", file=sys.stderr)
@@ -152,6 +188,39 @@ def _remove(args: argparse.Namespace) -> int:
     index = Index.load(_index_path(args))
     removed = index.remove(*args.sources)
     print(f"Removed {', '.join(removed)}; {len(index)} documents left in {index.path}")
+    return 0
+
+
+def _eval(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from qa.answer import AnswerSettings
+    from qa.chunking import ChunkSettings
+    from qa.evaluation import EvalConfig, format_report, plot_report, run_eval
+    from qa.retrieval import RetrievalSettings
+
+    def given(**values: Any) -> dict[str, Any]:
+        return {name: value for name, value in values.items() if value is not None}
+
+    config = EvalConfig(
+        data=Path(args.data),
+        sample=args.sample,
+        seed=args.seed,
+        holdout=args.holdout,
+        articles=args.articles,
+        workdir=Path(args.workdir) if args.workdir else None,
+        chunking=ChunkSettings(**given(size=args.chunk_size, overlap=args.chunk_overlap)),
+        retrieval=RetrievalSettings(**given(rrf_k=args.rrf_k, keyword_weight=args.keyword_weight)),
+        answering=AnswerSettings(**given(min_support=args.min_support)),
+    )
+    report = run_eval(config, progress=not args.quiet)
+    print(format_report(report))
+    if args.json:
+        Path(args.json).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+        print(f"\nFull report: {args.json}")
+    if args.plot:
+        plot_report(report, Path(args.plot))
+        print(f"Plot: {args.plot}")
     return 0
 
 

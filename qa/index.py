@@ -145,6 +145,17 @@ class Index:
         hits = retrieve(snapshot, query_vector, terms(question), k, self.retrieval)
         return compose_answer(question, snapshot, hits, query_vector, self.answering)
 
+    def detached(self) -> Index:
+        """A copy in memory only: changes to it are not saved and do not touch this index."""
+        copy = Index(
+            embedder=self.embedder,
+            chunking=self.chunking,
+            retrieval=self.retrieval,
+            answering=self.answering,
+        )
+        copy._snapshot, copy.roots = self._snapshot, list(self.roots)
+        return copy
+
     # --- changing ------------------------------------------------------------------------
 
     def sync(

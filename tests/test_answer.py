@@ -73,7 +73,14 @@ def test_answer_to_dict_is_plain_json_data(index):
 
 
 @pytest.mark.parametrize(
-    "kwargs", [{"min_support": 1.5}, {"dense_weight": -0.1}, {"max_sentences": 0}, {"margin": -1}]
+    "kwargs",
+    [
+        {"min_support": 1.5},
+        {"dense_weight": -0.1},
+        {"max_sentences": 0},
+        {"margin": -1},
+        {"evidence_passages": 0},
+    ],
 )
 def test_bad_answer_settings_are_rejected(kwargs):
     with pytest.raises(InputError):
