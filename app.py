@@ -1,38 +1,314 @@
-"""Ask questions about the shipped article (or your index) in the terminal.
+"""The chat page: ask the shipped article (or your own documents) and see where answers came from.
 
-A placeholder until the Gradio chat page lands: `make app` runs it.
+    python app.py [--host HOST] [--port PORT]     (or QA_HOST, QA_PORT; default 127.0.0.1:7860)
+
+Only the page and its wiring live here; retrieval, answering and the HTML they show are in qa/.
 """
 
 from __future__ import annotations
 
+import argparse
+import os
 import sys
+import time
+from collections.abc import Iterator, Sequence
+from typing import Any
 
-from qa import QAError, ask, default_index
-from qa.cli import format_answer
+import gradio as gr
 
-EXAMPLE = "Where has the US embassy in Afghanistan been operating from?"
+from qa import QAError, chat
+from qa.api import default_index, default_index_path
+
+EXAMPLES = [
+    "Where has the US embassy in Afghanistan been operating from?",
+    "Who is Thomas West?",
+    "Which country removed the Taliban from its list of banned organizations?",
+    "Which faction within the Taliban is backed by the Pakistani military?",
+]
+PLACEHOLDER = (
+    "**Ask about the shipped article**, *The Taliban and International Diplomacy*, "
+    "or add your own documents on the right."
+)
+STREAM_SECONDS = 0.6  # the whole answer appears over this time, word by word
+Messages = list[dict[str, Any]]
+
+# System fonts: nothing to fetch, and plainer than the theme's display font for reading.
+THEME = gr.themes.Default(
+    primary_hue="indigo",
+    font=["system-ui", "-apple-system", "Segoe UI", "Roboto", "sans-serif"],
+    font_mono=["ui-monospace", "SFMono-Regular", "Menlo", "monospace"],
+)
+CSS = """
+#intro p { color: var(--body-text-color-subdued); margin-top: -4px; }
+.qa-reply { line-height: 1.55; }
+.qa-answer { font-size: 1.02rem; }
+.qa-refusal { font-style: italic; }
+.qa-marker { font-weight: 600; text-decoration: none !important; padding: 0 3px; border-radius: 4px;
+  background: var(--color-accent-soft); color: var(--color-accent) !important; cursor: pointer; }
+.qa-note { margin-top: 8px; font-size: 0.85rem; color: var(--body-text-color-subdued); }
+.qa-sources { margin-top: 12px; display: flex; flex-direction: column; gap: 8px; }
+.qa-heading { font-size: 0.75rem; font-weight: 600; text-transform: uppercase;
+  letter-spacing: .05em; color: var(--body-text-color-subdued); }
+.qa-source { border: 1px solid var(--border-color-primary); border-left: 3px solid
+  var(--color-accent); border-radius: 6px; padding: 8px 10px;
+  background: var(--background-fill-secondary); scroll-margin: 12px; transition: box-shadow .3s; }
+.qa-source.qa-flash { box-shadow: 0 0 0 3px var(--color-accent); }
+.qa-head { font-size: 0.85rem; margin-bottom: 4px; display: flex; gap: 6px; flex-wrap: wrap;
+  align-items: baseline; }
+.qa-n { font-weight: 700; color: var(--color-accent); }
+.qa-doc { font-weight: 600; overflow-wrap: anywhere; }
+.qa-loc { color: var(--body-text-color-subdued); font-size: 0.85rem; }
+.qa-passage { font-size: 0.9rem; color: var(--body-text-color-subdued); }
+.qa-passage mark { background: #fde68a; color: #1f2937; padding: 1px 2px; border-radius: 3px; }
+.qa-error { color: var(--error-text-color); }
+.qa-notice { font-size: 0.9rem; padding: 4px 2px; }
+.qa-docs { padding: 10px 12px; }
+.qa-docs ul { list-style: none; margin: 6px 0 0; padding: 0; }
+.qa-docs li { padding: 5px 0; border-bottom: 1px solid var(--border-color-primary);
+  display: flex; justify-content: space-between; gap: 8px; }
+.qa-docs li:last-child { border-bottom: none; }
+#chat .example { border: 1px solid var(--border-color-primary); border-radius: 8px;
+  background: var(--background-fill-secondary); }
+#chat .example:hover { border-color: var(--color-accent); }
+#chat .placeholder { padding: 0 32px; text-align: center; color: var(--body-text-color-subdued); }
+"""
+
+# A marker [n] scrolls to its source card (in its own reply) and flashes it.
+HEAD = """<script>
+document.addEventListener("click", (event) => {
+  const marker = event.target.closest && event.target.closest("a.qa-marker");
+  if (!marker) return;
+  event.preventDefault();
+  event.stopPropagation();
+  const card = document.getElementById(marker.getAttribute("href").slice(1));
+  if (!card) return;
+  card.scrollIntoView({behavior: "smooth", block: "nearest"});
+  card.classList.remove("qa-flash");
+  void card.offsetWidth;
+  card.classList.add("qa-flash");
+  setTimeout(() => card.classList.remove("qa-flash"), 1500);
+}, true);
+</script>"""
 
 
-def main() -> int:
-    print("Loading the index (built from corpus/ on first use)...", flush=True)
+# --- chat -----------------------------------------------------------------------------------
+
+
+def add_question(message: str, history: Messages) -> tuple[str, Messages]:
+    """Put the typed question into the chat and clear the box."""
+    if not message.strip():
+        return message, history
+    return "", [*history, {"role": "user", "content": message}]
+
+
+def add_example(event: gr.SelectData, history: Messages) -> Messages:
+    """Put a clicked example question into the chat."""
+    return [*history, {"role": "user", "content": event.value["text"]}]
+
+
+def respond(history: Messages, k: float, folder: str) -> Iterator[Messages]:
+    """Answer the last question, streaming the reply; sources follow the answer."""
+    if not history or history[-1].get("role") != "user":
+        yield history
+        return
+    question = chat.message_text(history[-1]["content"])
+    searched = chat.contextualize(question, chat.chat_turns(history[:-1]))
+    anchor = f"qa-{len(history)}"  # links in this reply lead to this reply's sources
     try:
-        index = default_index()
+        answer = chat.open_index(folder).ask(searched, k=int(k))
+    except QAError as error:
+        yield [*history, {"role": "assistant", "content": chat.render_error(str(error))}]
+        return
+    pause = STREAM_SECONDS / len(chat.stream_steps(answer))
+    for i, reply in enumerate(chat.stream_reply(answer, anchor=anchor, asked=question)):
+        if i:
+            time.sleep(pause)
+        yield [*history, {"role": "assistant", "content": reply}]
+
+
+def ask_api(question: str, k: int = 5) -> dict[str, Any]:
+    """Answer a question from the app's index: the answer text, citations with quotes, passages."""
+    try:
+        return chat.answer_json(default_index().ask(question, k=int(k)), asked=question)
+    except QAError as error:
+        raise gr.Error(str(error)) from error
+
+
+# --- documents and settings -----------------------------------------------------------------
+
+
+def documents_view(folder: str) -> tuple[str, Any]:
+    """The list of indexed documents and the choices of the remove menu."""
+    try:
+        index = chat.open_index(folder)
+    except QAError as error:
+        return chat.render_notice(str(error), error=True), gr.update(choices=[], value=None)
+    names = [d.source for d in index.documents]
+    return chat.render_documents(index), gr.update(choices=names, value=None)
+
+
+def upload(
+    files: Sequence[str] | None,
+    folder: str,
+    # Gradio finds the tracker by its default; it follows the embedding's tqdm bar too.
+    progress: gr.Progress = gr.Progress(track_tqdm=True),  # noqa: B008
+) -> tuple[None, str, Any, Any]:
+    """Add uploaded files to the current index and say what happened."""
+    if not files:
+        return (None, "", *documents_view(folder))
+    try:
+        result = chat.add_uploads(
+            chat.open_index(folder),
+            files,
+            progress=lambda share, what: progress(share, desc=what),
+        )
+        notice = chat.render_notice(result.message, error=not (result.added or result.updated))
+    except QAError as error:
+        notice = chat.render_notice(f"{error} The index is unchanged.", error=True)
+    return (None, notice, *documents_view(folder))
+
+
+def remove(source: str | None, folder: str) -> tuple[str, Any, Any]:
+    """Remove the chosen document from the current index."""
+    try:
+        notice = chat.render_notice(chat.remove_document(chat.open_index(folder), source or ""))
+    except QAError as error:
+        notice = chat.render_notice(str(error), error=True)
+    return (notice, *documents_view(folder))
+
+
+def use_index(text: str, current: str) -> tuple[str, str, Any, Any]:
+    """Switch to the index in the typed folder, or say why it cannot be used."""
+    try:
+        index = chat.open_index(text)
+    except QAError as error:
+        return (current, chat.render_notice(str(error), error=True), *documents_view(current))
+    folder = chat.index_name(index)
+    count = f"{len(index)} document{'s' if len(index) != 1 else ''}"
+    notice = chat.render_notice(f"Using the index in {folder}: {count}.")
+    return (folder, notice, *documents_view(folder))
+
+
+# --- the page -------------------------------------------------------------------------------
+
+
+def build_page() -> gr.Blocks:
+    """The chat page, wired to qa."""
+    start = chat.index_name(default_index())
+    with gr.Blocks(title="qa — ask your documents") as page:
+        folder = gr.State(start)
+        gr.Markdown(
+            "## Ask your documents\n"
+            "Answers are quoted word for word from the documents. Each **[n]** leads to the "
+            "passage it came from. Nothing leaves this computer.",
+            elem_id="intro",
+        )
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=3):
+                chatbot = gr.Chatbot(
+                    show_label=False,
+                    height="68vh",
+                    examples=[{"text": q} for q in EXAMPLES],
+                    placeholder=PLACEHOLDER,
+                    latex_delimiters=[],
+                    feedback_options=None,
+                    buttons=["copy_all"],
+                    elem_id="chat",
+                )
+                with gr.Row(equal_height=True):
+                    question = gr.Textbox(
+                        placeholder="Ask a question… (Enter to send)",
+                        show_label=False,
+                        container=False,
+                        scale=6,
+                        autofocus=True,
+                        elem_id="question",
+                    )
+                    send = gr.Button("Ask", variant="primary", scale=1, elem_id="ask")
+            with gr.Column(scale=2):
+                documents = gr.HTML(elem_id="documents", container=True)
+                files = gr.File(
+                    label="Add documents: .txt .md .html .pdf .docx",
+                    file_count="multiple",
+                    file_types=chat.SUPPORTED_UPLOADS,
+                    elem_id="upload",
+                )
+                upload_notice = gr.HTML(elem_id="upload-notice")
+                with gr.Accordion("Remove a document", open=False, elem_id="remove-section"):
+                    doomed = gr.Dropdown(show_label=False, container=False, elem_id="remove-choice")
+                    remove_button = gr.Button("Remove", variant="stop", size="md", elem_id="remove")
+                with gr.Accordion("Search settings", open=False, elem_id="settings"):
+                    k = gr.Slider(1, 20, value=5, step=1, label="Passages to retrieve")
+                    folder_box = gr.Textbox(
+                        label="Index folder",
+                        info="A folder made by `qa index`; uploads go into the index in use.",
+                        value=start,
+                        elem_id="index-folder",
+                    )
+                    use_button = gr.Button("Use this index", size="md", elem_id="use-index")
+                    index_notice = gr.HTML(elem_id="index-notice")
+        private: dict[str, Any] = {"api_visibility": "private"}
+        ask_events = [question.submit, send.click]
+        for trigger in ask_events:
+            trigger(
+                add_question, [question, chatbot], [question, chatbot], queue=False, **private
+            ).then(respond, [chatbot, k, folder], chatbot, **private)
+        chatbot.example_select(add_example, chatbot, chatbot, queue=False, **private).then(
+            respond, [chatbot, k, folder], chatbot, **private
+        )
+        files.upload(
+            upload,
+            [files, folder],
+            [files, upload_notice, documents, doomed],
+            show_progress_on=files,  # one progress bar, where the files were dropped
+            **private,
+        )
+        remove_button.click(remove, [doomed, folder], [upload_notice, documents, doomed], **private)
+        for trigger in (use_button.click, folder_box.submit):
+            trigger(
+                use_index,
+                [folder_box, folder],
+                [folder, index_notice, documents, doomed],
+                **private,
+            )
+        page.load(documents_view, folder, [documents, doomed], **private)
+        gr.api(ask_api, api_name="ask")
+    return page
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """--host and --port, defaulting to QA_HOST and QA_PORT, then 127.0.0.1:7860."""
+    parser = argparse.ArgumentParser(description="The qa chat page.")
+    parser.add_argument("--host", default=os.environ.get("QA_HOST") or "127.0.0.1")
+    parser.add_argument("--port", type=int, default=int(os.environ.get("QA_PORT") or 7860))
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Load the index, then serve the page until interrupted."""
+    args = parse_args(argv)
+    # Offline by design: no usage statistics and no version check when gradio starts.
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    print(f"Loading the index in {default_index_path()} (built from corpus/ on first use)...")
+    try:
+        default_index()
     except QAError as error:
         print(f"qa: {error}", file=sys.stderr)
         return 1
-    print(f"{len(index)} document(s) indexed. Ask a question (empty line or Ctrl-D to quit).")
-    print(f"For example: {EXAMPLE}\n")
-    while True:
-        try:
-            question = input("? ").strip()
-        except EOFError:
-            return 0
-        if not question:
-            return 0
-        try:
-            print(format_answer(ask(question, index=index)) + "\n")
-        except QAError as error:
-            print(f"qa: {error}\n")
+    page = build_page()
+    page.queue(default_concurrency_limit=2, max_size=64)  # bursts wait their turn
+    page.launch(
+        server_name=args.host,
+        server_port=args.port,
+        css=CSS,
+        head=HEAD,
+        theme=THEME,
+        ssr_mode=False,
+        show_error=False,
+        footer_links=["api"],  # the API page documents /ask; gradio's own settings would confuse
+        run_history=False,  # answers quote private documents: keep no copy in the browser
+    )
+    return 0
 
 
 if __name__ == "__main__":

@@ -1,0 +1,54 @@
+"""The running app, asked through gradio_client as another program would."""
+
+import time
+
+import pytest
+from app_server import ROOT, running_app
+
+pytestmark = pytest.mark.slow
+
+ARTICLE = (ROOT / "corpus" / "taliban-and-international-diplomacy.txt").read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def client(tmp_path_factory):
+    from gradio_client import Client
+
+    with running_app(tmp_path_factory.mktemp("app")) as url:
+        yield Client(url, verbose=False)
+
+
+def test_ask_returns_the_answer_and_its_exact_citations(client):
+    started = time.perf_counter()
+    data = client.predict(
+        "Where has the US embassy in Afghanistan been operating from?", 3, api_name="/ask"
+    )
+    assert time.perf_counter() - started < 10
+    assert data["answered"] is True
+    assert "Doha" in data["text"] and "[1]" in data["text"]
+    first = data["citations"][0]
+    assert "operating from Doha" in first["quote"]
+    assert first["source"].endswith("taliban-and-international-diplomacy.txt")
+    assert ARTICLE[first["start"] : first["end"]] == first["quote"]
+    assert first["location"] == f"characters {first['start']}–{first['end']}"
+    assert len(data["passages"]) == 3
+
+
+def test_a_question_the_article_does_not_answer_is_refused(client):
+    data = client.predict("Who won the 2022 FIFA World Cup?", 5, api_name="/ask")
+    assert data["answered"] is False and data["citations"] == []
+    assert data["text"] == "The documents do not contain an answer to this question."
+
+
+def test_a_bad_request_gets_a_clear_message_not_a_traceback(client):
+    from gradio_client.exceptions import AppError
+
+    with pytest.raises(AppError, match="The question is empty"):
+        client.predict("   ", 5, api_name="/ask")
+    with pytest.raises(AppError, match="from 1 to 100"):
+        client.predict("Where is the embassy?", 0, api_name="/ask")
+
+
+def test_ask_is_the_only_public_endpoint(client):
+    endpoints = client.view_api(return_format="dict", print_info=False)["named_endpoints"]
+    assert list(endpoints) == ["/ask"]

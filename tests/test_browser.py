@@ -1,0 +1,188 @@
+"""The chat page in a real browser (Debian's chromium, driven by Playwright), as a person uses it.
+
+Screenshots of each step are saved in test-artifacts/screenshots/ for a person to look at.
+"""
+
+import shutil
+from pathlib import Path
+
+import pytest
+from app_server import ROOT, running_app
+
+pytestmark = pytest.mark.slow
+
+CHROMIUM = Path("/usr/bin/chromium")
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
+TIMEOUT_MS = 60_000
+
+GARDEN = (
+    "The Lunar Garden Society\n\n"
+    "The Lunar Garden Society was founded in 1987 by Mira Okonkwo in Tallinn. "
+    "Its members grow moonflowers that open only at night.\n"
+)
+# Text and Markdown keep their markup as text: the page must show it, never run it.
+INERT = (
+    "Harbour notes\n\n"
+    'The harbour beacon <script>window.__qa_ran = "script"</script> flashes green every '
+    'four seconds <img src="x" onerror="window.__qa_ran = \'img\'">.\n'
+)
+# Watches the newest answer as it grows, so the test can tell a streamed answer from a jump.
+WATCH_STREAM = """() => {
+  window.__qa_lengths = [];
+  new MutationObserver(() => {
+    const answers = document.querySelectorAll('#chat .qa-answer');
+    const last = answers[answers.length - 1];
+    if (last) window.__qa_lengths.push(last.textContent.length);
+  }).observe(document.querySelector('#chat'), {subtree: true, childList: true,
+                                                characterData: true});
+}"""
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory):
+    with running_app(tmp_path_factory.mktemp("browser-app")) as url:
+        yield url
+
+
+@pytest.fixture
+def page(app_url, capsys):
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    if not CHROMIUM.exists():
+        pytest.skip("needs Debian's chromium: apt-get install chromium")
+    shutil.rmtree(SCREENSHOTS, ignore_errors=True)
+    SCREENSHOTS.mkdir(parents=True)
+    with playwright_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
+        tab = browser.new_page(viewport={"width": 1400, "height": 1000})
+        tab.set_default_timeout(TIMEOUT_MS)
+        outside: list[str] = []
+        tab.on("request", lambda r: _local(r.url) or outside.append(r.url))
+        tab.goto(app_url)
+        yield tab
+        browser.close()
+    assert outside == [], f"the page reached outside this machine: {outside}"
+    with capsys.disabled():
+        print(f"\nScreenshots of the chat page: {SCREENSHOTS}")
+
+
+def _local(url: str) -> bool:
+    return url.startswith(("http://127.0.0.1", "ws://127.0.0.1", "data:", "blob:"))
+
+
+def shot(page, name: str) -> None:
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+def ask(page, question: str) -> object:
+    """Type a question, press Enter, and return the finished reply (answer and sources)."""
+    done = page.locator("#chat .qa-reply .qa-sources").count()
+    page.fill("#question textarea", question)
+    page.press("#question textarea", "Enter")
+    page.locator("#chat .qa-reply .qa-sources").nth(done).wait_for()
+    return page.locator("#chat .qa-reply").nth(done)
+
+
+def upload(page, path: Path, expected: str) -> None:
+    """Upload a file and wait for the page to say what happened to it."""
+    page.set_input_files("#upload input[type=file]", str(path))
+    page.locator("#upload-notice", has_text=expected).wait_for()
+
+
+def test_a_person_asks_follows_up_and_adds_documents(page, tmp_path):
+    try:
+        use_the_page(page, tmp_path)
+    except BaseException:
+        shot(page, "failure")  # the screen as it was when a step failed
+        raise
+
+
+def use_the_page(page, tmp_path: Path) -> None:
+    """Every step a person takes, in order; a screenshot after each."""
+    from playwright.sync_api import expect
+
+    # The empty chat offers example questions about the shipped article.
+    page.get_by_role("button", name="Who is Thomas West?").wait_for()
+    page.locator("#documents", has_text="taliban-and-international-diplomacy.txt").wait_for()
+    shot(page, "01-empty-chat")
+
+    # The answer streams in, and its sources show the cited passage, the quote highlighted.
+    page.evaluate(WATCH_STREAM)
+    reply = ask(page, "Who is Thomas West?")
+    lengths = page.evaluate("window.__qa_lengths")
+    assert len(set(lengths)) >= 3 and lengths == sorted(lengths), lengths
+    assert "Thomas West" in reply.locator(".qa-answer").inner_text()
+    source = reply.locator(".qa-source").first
+    assert "taliban-and-international-diplomacy.txt" in source.locator(".qa-doc").inner_text()
+    assert source.locator(".qa-loc").inner_text().startswith("characters ")
+    assert "Thomas West, the US special envoy" in source.locator("mark").inner_text()
+    # A marker leads to its source.
+    reply.locator("a.qa-marker").first.click()
+    page.locator("#chat .qa-source.qa-flash").wait_for()
+    page.wait_for_timeout(400)  # let the flash show in the screenshot
+    shot(page, "02-answer-with-sources")
+
+    # A follow-up question is understood through the chat history.
+    reply = ask(page, "What did he say about humanitarian aid?")
+    assert "biggest humanitarian supporter" in reply.locator("mark").first.inner_text()
+    assert "Thomas West" in reply.locator(".qa-note").inner_text()
+    shot(page, "03-follow-up")
+
+    # A document of one's own: uploaded, listed, and answered from.
+    garden = tmp_path / "lunar garden.md"
+    garden.write_text(GARDEN, encoding="utf-8")
+    upload(page, garden, "Added lunar garden.md")
+    page.locator("#documents", has_text="lunar garden.md").wait_for()
+    reply = ask(page, "Who founded the Lunar Garden Society?")
+    assert "Mira Okonkwo" in reply.locator(".qa-answer").inner_text()
+    assert reply.locator(".qa-doc").first.inner_text() == "lunar garden.md"
+    shot(page, "04-own-document")
+
+    # A document holding HTML is shown as text, and nothing in it runs.
+    inert = tmp_path / "harbour.md"
+    inert.write_text(INERT, encoding="utf-8")
+    upload(page, inert, "Added harbour.md")
+    reply = ask(page, "How often does the harbour beacon flash?")
+    quoted = reply.locator("mark").first.inner_text()
+    assert '<script>window.__qa_ran = "script"</script>' in quoted
+    assert '<img src="x" onerror="window.__qa_ran = \'img\'">' in quoted
+    assert page.evaluate("window.__qa_ran") is None
+    assert page.locator("#chat script, #chat img[onerror]").count() == 0
+    shot(page, "05-html-shown-inert")
+
+    # A file that cannot be read is named with its reason; the index stays as it was.
+    broken = tmp_path / "broken.pdf"
+    broken.write_bytes(b"%PDF-1.4 not really a pdf")
+    upload(page, broken, "Could not add broken.pdf")
+    assert "The index is unchanged." in page.locator("#upload-notice").inner_text()
+    assert "broken.pdf" not in page.locator("#documents").inner_text()
+    shot(page, "06-unreadable-file")
+
+    # Removing a document.
+    page.locator("#remove-section").get_by_text("Remove a document").click()
+    page.locator("#remove-choice input").click()
+    page.get_by_role("option", name="harbour.md").click()
+    page.locator("#remove").click()
+    page.locator("#upload-notice", has_text="Removed harbour.md").wait_for()
+    assert "harbour.md" not in page.locator("#documents").inner_text()
+
+    # Settings: an index folder that does not exist is refused with a clear message.
+    page.locator("#settings").get_by_text("Search settings").click()
+    folder_box = page.locator("#index-folder textarea")
+    # The accordion's contents get their values as they first open: typing earlier is undone.
+    expect(folder_box).not_to_have_value("")
+    folder_box.fill(str(tmp_path / "no-such-index"))
+    expect(folder_box).to_have_value(str(tmp_path / "no-such-index"))
+    page.locator("#use-index").click()
+    notice = page.locator("#index-notice .qa-notice")
+    notice.wait_for()
+    assert notice.inner_text().startswith("There is no folder"), notice.inner_text()
+    shot(page, "07-settings")
