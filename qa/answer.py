@@ -19,21 +19,26 @@ NOT_FOUND = "The documents do not contain an answer to this question."
 class AnswerSettings:
     """How evidence is scored and when the answerer refuses.
 
-    A sentence's support is dense_weight * cosine(question, sentence)
-    + (1 - dense_weight) * the IDF-weighted share of the question's terms it contains.
+    A sentence's support = dense_weight * cosine(question, sentence)
+    + coverage_weight * the IDF-weighted share of the question's terms it contains
+    + passage_weight * the retrieval score of the passage holding it.
+    The weights and thresholds were chosen with `qa eval` (docs/evaluation.md).
     """
 
-    min_support: float = 0.45
-    dense_weight: float = 0.6
-    max_sentences: int = 2
-    margin: float = 0.06  # extra sentences must score within this of the best one
+    min_support: float = 0.48
+    dense_weight: float = 0.3
+    coverage_weight: float = 0.3
+    passage_weight: float = 0.4
+    max_sentences: int = 3
+    margin: float = 0.1  # extra sentences must score within this of the best one
     evidence_passages: int = 5  # the answer draws on at most this many of the top passages
 
     def __post_init__(self) -> None:
-        if not 0 <= self.min_support <= 1:
-            raise InputError(f"min_support must be between 0 and 1, got {self.min_support}")
-        if not 0 <= self.dense_weight <= 1:
-            raise InputError(f"dense_weight must be between 0 and 1, got {self.dense_weight}")
+        if not 0 <= self.min_support <= 2:
+            raise InputError(f"min_support must be between 0 and 2, got {self.min_support}")
+        weights = (self.dense_weight, self.coverage_weight, self.passage_weight)
+        if min(weights) < 0 or sum(weights) == 0:
+            raise InputError(f"support weights must be 0 or more and not all 0, got {weights}")
         if self.max_sentences < 1:
             raise InputError(f"max_sentences must be at least 1, got {self.max_sentences}")
         if self.margin < 0:
@@ -50,17 +55,23 @@ class Evidence:
     support: float
     dense: float
     coverage: float
+    passage: float
+    adds: bool  # holds a word the question does not: it can tell the asker something new
 
 
 def score_sentences(
     snapshot: Snapshot,
-    rows: Sequence[int],
+    hits: Sequence[tuple[int, float]],
     query_vector: np.ndarray,
     query_terms: Sequence[str],
     settings: AnswerSettings,
 ) -> list[Evidence]:
     """Every sentence of the retrieved chunks, best supported first."""
-    sentence_rows = sorted({s for row in rows for s in snapshot.sentence_rows(row)})
+    passage_of: dict[int, float] = {}  # a sentence in two overlapping chunks takes the better
+    for row, score in hits:
+        for sentence_row in snapshot.sentence_rows(row):
+            passage_of[sentence_row] = max(score, passage_of.get(sentence_row, score))
+    sentence_rows = sorted(passage_of)
     if not sentence_rows:
         return []
     dense = snapshot.sentence_vectors[sentence_rows] @ query_vector
@@ -71,13 +82,17 @@ def score_sentences(
         entry, span = snapshot.sentence_span(sentence_row)
         present = set(terms(entry.document.text[span.start : span.end]))
         matched = {t for t in weights if t in present or any(_near(t, p) for p in present)}
-        if len(present) <= 2 and all(
-            p in weights or any(_near(p, t) for t in weights) for p in present
-        ):
+        adds = any(not (p in weights or any(_near(p, t) for t in weights)) for p in present)
+        if len(present) <= 2 and not adds:
             continue  # a title or byline naming only what the question names ("Georgi Asatrian")
         coverage = sum(weights[t] for t in matched) / total if total else 0.0
-        support = settings.dense_weight * cosine + (1 - settings.dense_weight) * coverage
-        evidence.append(Evidence(sentence_row, support, cosine, coverage))
+        passage = passage_of[sentence_row]
+        support = (
+            settings.dense_weight * cosine
+            + settings.coverage_weight * coverage
+            + settings.passage_weight * passage
+        )
+        evidence.append(Evidence(sentence_row, support, cosine, coverage, passage, adds))
     evidence.sort(key=lambda e: (-e.support, e.sentence_row))
     return evidence
 
@@ -108,8 +123,9 @@ def compose_answer(
     """An answer quoting the best-supported sentences with [n] markers, or a refusal."""
     passages = [_passage(snapshot, row, score) for row, score in hits]
     # Asking for more passages shows more, but the answer reads only the best few.
-    rows = [row for row, _ in hits[: settings.evidence_passages]]
-    evidence = score_sentences(snapshot, rows, query_vector, terms(question), settings)
+    evidence = score_sentences(
+        snapshot, hits[: settings.evidence_passages], query_vector, terms(question), settings
+    )
     if not evidence or evidence[0].support < settings.min_support:
         return Answer(question=question, text=NOT_FOUND, answered=False, passages=passages)
     floor = max(settings.min_support, evidence[0].support - settings.margin)
@@ -120,9 +136,10 @@ def compose_answer(
             break
         entry, span = snapshot.sentence_span(item.sentence_row)
         key = " ".join(entry.document.text[span.start : span.end].split()).lower()
-        if key not in seen_quotes:  # documents repeat themselves; cite each statement once
-            seen_quotes.add(key)
-            chosen.append(item)
+        if key in seen_quotes or (chosen and not item.adds):
+            continue  # documents repeat themselves; a title only repeats the question
+        seen_quotes.add(key)
+        chosen.append(item)
     citations: list[Citation] = []
     parts: list[str] = []
     for n, item in enumerate(chosen, start=1):

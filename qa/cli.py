@@ -7,7 +7,7 @@ import json
 import sys
 import warnings
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from qa.types import Answer, Citation, Passage
@@ -93,12 +93,14 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--json", metavar="OUT.json", help="write the full report here")
     evaluate.add_argument("--plot", metavar="OUT.png", help="recall@k and latency plot")
     evaluate.add_argument("--quiet", action="store_true", help="no progress bars")
-    tuning = evaluate.add_argument_group("settings to try (defaults: the product's own)")
-    tuning.add_argument("--chunk-size", type=int, metavar="CHARS")
-    tuning.add_argument("--chunk-overlap", type=int, metavar="CHARS")
-    tuning.add_argument("--min-support", type=float, metavar="X", help="refusal threshold")
-    tuning.add_argument("--rrf-k", type=int, metavar="N", help="reciprocal rank fusion constant")
-    tuning.add_argument("--keyword-weight", type=float, metavar="W", help="BM25 weight in fusion")
+    evaluate.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="SECTION.FIELD=VALUE",
+        help="try another setting, e.g. --set answering.min_support=0.5 --set retrieval.fusion=rrf"
+        " (sections: chunking, retrieval, answering)",
+    )
     return parser
 
 
@@ -194,13 +196,7 @@ def _remove(args: argparse.Namespace) -> int:
 def _eval(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from qa.answer import AnswerSettings
-    from qa.chunking import ChunkSettings
-    from qa.evaluation import EvalConfig, format_report, plot_report, run_eval
-    from qa.retrieval import RetrievalSettings
-
-    def given(**values: Any) -> dict[str, Any]:
-        return {name: value for name, value in values.items() if value is not None}
+    from qa.evaluation import EvalConfig, format_report, plot_report, run_eval, with_settings
 
     config = EvalConfig(
         data=Path(args.data),
@@ -209,10 +205,8 @@ def _eval(args: argparse.Namespace) -> int:
         holdout=args.holdout,
         articles=args.articles,
         workdir=Path(args.workdir) if args.workdir else None,
-        chunking=ChunkSettings(**given(size=args.chunk_size, overlap=args.chunk_overlap)),
-        retrieval=RetrievalSettings(**given(rrf_k=args.rrf_k, keyword_weight=args.keyword_weight)),
-        answering=AnswerSettings(**given(min_support=args.min_support)),
     )
+    config = with_settings(config, args.set)
     report = run_eval(config, progress=not args.quiet)
     print(format_report(report))
     if args.json:

@@ -76,6 +76,36 @@ class QuestionResult:
     latency_ms: float
 
 
+def with_settings(config: EvalConfig, assignments: Sequence[str]) -> EvalConfig:
+    """`config` with settings changed by "section.field=value" strings (values typed as the
+    field's default): ["answering.min_support=0.5"] -> config.answering.min_support == 0.5."""
+    import dataclasses
+
+    for assignment in assignments:
+        name, _, value = assignment.partition("=")
+        section, _, field_name = name.strip().partition(".")
+        if section not in ("chunking", "retrieval", "answering") or not value:
+            raise InputError(
+                f"--set needs SECTION.FIELD=VALUE with SECTION chunking, retrieval or "
+                f"answering; got {assignment!r}"
+            )
+        settings = getattr(config, section)
+        fields = {f.name for f in dataclasses.fields(settings)}
+        if field_name not in fields:
+            raise InputError(
+                f"{section} has no setting {field_name!r}; it has {', '.join(sorted(fields))}"
+            )
+        kind = type(getattr(settings, field_name))
+        try:
+            typed = kind(value)
+        except ValueError as error:
+            raise InputError(f"{assignment!r}: {value!r} is not a {kind.__name__}") from error
+        config = dataclasses.replace(
+            config, **{section: dataclasses.replace(settings, **{field_name: typed})}
+        )
+    return config
+
+
 def select(
     paragraphs: list[Paragraph], questions: list[Question], config: EvalConfig
 ) -> tuple[list[Paragraph], set[str], list[Question]]:

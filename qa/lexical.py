@@ -42,8 +42,9 @@ class Bm25:
     def __init__(self, retriever: Any) -> None:
         self._retriever = retriever
         self._vocab: dict[str, int] = retriever.vocab_dict
-        indptr = np.asarray(retriever.scores["indptr"])
-        self._df = np.diff(indptr)  # non-zeros per term column = chunks holding the term
+        self._indptr = np.asarray(retriever.scores["indptr"])
+        self._rows = np.asarray(retriever.scores["indices"])  # per term column: chunks holding it
+        self._df = np.diff(self._indptr)
         self.size = int(retriever.scores["num_docs"])
 
     @classmethod
@@ -60,6 +61,20 @@ class Bm25:
         i = self._vocab.get(term)
         df = int(self._df[i]) if i is not None else 0
         return math.log(1 + (self.size - df + 0.5) / (df + 0.5))
+
+    def coverage(self, query_terms: Sequence[str], rows: np.ndarray) -> np.ndarray:
+        """For each of `rows`, the IDF-weighted share of the query terms that chunk contains."""
+        weights = {t: self.idf(t) for t in set(query_terms)}
+        total = sum(weights.values())
+        covered = np.zeros(len(rows), dtype=np.float64)
+        if not total:
+            return covered
+        for term, weight in weights.items():
+            i = self._vocab.get(term)
+            if i is not None:
+                holding = self._rows[self._indptr[i] : self._indptr[i + 1]]
+                covered += weight * np.isin(rows, holding)
+        return covered / total
 
     def top(self, query_terms: Sequence[str], k: int) -> list[tuple[int, float]]:
         """The best `k` rows for the query terms, with their BM25 scores (all above zero)."""

@@ -1,4 +1,8 @@
-"""Hybrid retrieval: dense (FAISS inner product) and BM25 rankings fused by reciprocal rank."""
+"""Hybrid retrieval: dense (FAISS) and BM25 candidates, re-scored on four signals and fused.
+
+Measured on the SQuAD sample (docs/evaluation.md), a weighted sum of per-chunk signals beats
+reciprocal rank fusion of the two rankings: recall@1 0.878 against 0.806.
+"""
 
 from __future__ import annotations
 
@@ -10,23 +14,43 @@ import numpy as np
 from qa.errors import InputError
 from qa.snapshot import Snapshot
 
+FUSIONS = ("weighted", "rrf")
+
 
 @dataclass(frozen=True, slots=True)
 class RetrievalSettings:
-    """How the two rankings are fused: score = sum of weight / (rrf_k + rank)."""
+    """How candidates are found and ranked.
 
-    candidates: int = 50  # how deep each ranking is read before fusing
+    "weighted": score = dense_weight * cosine(question, chunk)
+                      + sentence_weight * the best cosine(question, sentence) in the chunk
+                      + keyword_weight * BM25 / the best BM25 among the candidates
+                      + coverage_weight * IDF-weighted share of the question's terms present.
+    "rrf": score = sum over the dense and BM25 rankings of 1 / (rrf_k + rank).
+    """
+
+    candidates: int = 40  # how deep each ranking is read
+    fusion: str = "weighted"
+    dense_weight: float = 0.3
+    sentence_weight: float = 0.4
+    keyword_weight: float = 0.1
+    coverage_weight: float = 0.2
     rrf_k: int = 60
-    dense_weight: float = 1.0
-    keyword_weight: float = 1.0
 
     def __post_init__(self) -> None:
         if self.candidates <= 0:
             raise InputError(f"candidates must be greater than 0, got {self.candidates}")
+        if self.fusion not in FUSIONS:
+            raise InputError(f"fusion must be one of {', '.join(FUSIONS)}, got {self.fusion!r}")
         if self.rrf_k < 0:
             raise InputError(f"rrf_k must be 0 or more, got {self.rrf_k}")
-        if self.dense_weight < 0 or self.keyword_weight < 0:
-            raise InputError("fusion weights must be 0 or more")
+        weights = (
+            self.dense_weight,
+            self.sentence_weight,
+            self.keyword_weight,
+            self.coverage_weight,
+        )
+        if min(weights) < 0 or sum(weights) == 0:
+            raise InputError(f"weights must be 0 or more and not all 0, got {weights}")
 
 
 def retrieve(
@@ -36,18 +60,45 @@ def retrieve(
     k: int,
     settings: RetrievalSettings,
 ) -> list[tuple[int, float]]:
-    """The `k` best chunk rows for a question, best first, with their fused scores."""
+    """The `k` best chunk rows for a question, best first, with their scores."""
     size = len(snapshot.chunks)
     if size == 0 or k <= 0:
         return []
     depth = min(max(settings.candidates, k), size)
-    fused: dict[int, float] = {}
-    if settings.dense_weight > 0:
-        _, rows = snapshot.faiss_index.search(query_vector.reshape(1, -1), depth)
-        for rank, row in enumerate(int(r) for r in rows[0] if r >= 0):
-            fused[row] = fused.get(row, 0.0) + settings.dense_weight / (settings.rrf_k + rank + 1)
-    if settings.keyword_weight > 0:
-        for rank, (row, _) in enumerate(snapshot.bm25.top(query_terms, depth)):
-            fused[row] = fused.get(row, 0.0) + settings.keyword_weight / (settings.rrf_k + rank + 1)
-    ranked = sorted(fused.items(), key=lambda item: (-item[1], item[0]))
-    return ranked[:k]
+    _, found = snapshot.faiss_index.search(query_vector.reshape(1, -1), depth)
+    dense_rows = [int(r) for r in found[0] if r >= 0]
+    keyword = snapshot.bm25.top(query_terms, depth)
+    if settings.fusion == "rrf":
+        fused: dict[int, float] = {}
+        for ranking in (dense_rows, [row for row, _ in keyword]):
+            for rank, row in enumerate(ranking):
+                fused[row] = fused.get(row, 0.0) + 1 / (settings.rrf_k + rank + 1)
+        ranked = sorted(fused.items(), key=lambda item: (-item[1], item[0]))
+        return ranked[:k]
+
+    rows = np.array(sorted(set(dense_rows) | {row for row, _ in keyword}), dtype=np.int64)
+    bm25 = dict(keyword)
+    keyword_scores = np.array([bm25.get(int(r), 0.0) for r in rows])
+    if keyword_scores.max() > 0:
+        keyword_scores /= keyword_scores.max()
+    scores = (
+        settings.dense_weight * (snapshot.faiss_index.reconstruct_batch(rows) @ query_vector)
+        + settings.sentence_weight * _best_sentence(snapshot, rows, query_vector)
+        + settings.keyword_weight * keyword_scores
+        + settings.coverage_weight * snapshot.bm25.coverage(query_terms, rows)
+    )
+    order = np.lexsort((rows, -scores))[:k]
+    return [(int(rows[i]), float(scores[i])) for i in order]
+
+
+def _best_sentence(snapshot: Snapshot, rows: np.ndarray, query_vector: np.ndarray) -> np.ndarray:
+    """For each chunk row, the highest cosine between the question and one of its sentences."""
+    spans = [snapshot.sentence_rows(int(r)) for r in rows]
+    sentence_rows = np.fromiter((s for span in spans for s in span), dtype=np.int64)
+    cosines = snapshot.sentence_vectors[sentence_rows] @ query_vector
+    best = np.empty(len(rows))
+    at = 0
+    for i, span in enumerate(spans):
+        best[i] = cosines[at : at + len(span)].max() if len(span) else -1.0
+        at += len(span)
+    return best

@@ -47,7 +47,8 @@ def test_unrelated_question_is_refused_but_passages_are_still_returned(index):
 
 
 def test_more_sentences_are_cited_in_order_when_they_score_alike(fake_embedder, write):
-    index = Index(embedder=fake_embedder, answering=AnswerSettings(margin=1.0, min_support=0.0))
+    settings = AnswerSettings(margin=1.0, min_support=0.0, max_sentences=2)
+    index = Index(embedder=fake_embedder, answering=settings)
     index.add([write("article.txt", TEXT)])
     answer = index.ask("Taliban envoy embassy?")
     assert [c.n for c in answer.citations] == [1, 2]
@@ -75,7 +76,8 @@ def test_answer_to_dict_is_plain_json_data(index):
 @pytest.mark.parametrize(
     "kwargs",
     [
-        {"min_support": 1.5},
+        {"min_support": -0.1},
+        {"dense_weight": 0, "coverage_weight": 0, "passage_weight": 0},
         {"dense_weight": -0.1},
         {"max_sentences": 0},
         {"margin": -1},
@@ -85,3 +87,16 @@ def test_answer_to_dict_is_plain_json_data(index):
 def test_bad_answer_settings_are_rejected(kwargs):
     with pytest.raises(InputError):
         AnswerSettings(**kwargs)
+
+
+def test_a_title_repeating_the_question_is_not_cited_as_extra_evidence(fake_embedder, write):
+    text = (
+        "The Lunar Garden Society\n\n"
+        "The Lunar Garden Society was founded in 1987 by Mira Okonkwo in Tallinn."
+    )
+    index = Index(embedder=fake_embedder, answering=AnswerSettings(margin=1.0, min_support=0.0))
+    index.add([write("garden.md", text)])
+    answer = index.ask("Who founded the Lunar Garden Society?")
+    assert [c.quote for c in answer.citations] == [
+        "The Lunar Garden Society was founded in 1987 by Mira Okonkwo in Tallinn."
+    ]

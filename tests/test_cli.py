@@ -92,3 +92,39 @@ def test_console_script_answers_as_json(tmp_path, write):
     text = (tmp_path / "docs" / "doha.txt").read_text()
     assert citation["quote"] == text[citation["start"] : citation["end"]]
     assert "Doha" in answer["text"] and answer["answered"] is True
+
+
+@pytest.mark.slow
+def test_eval_on_a_small_slice_prints_the_table_and_writes_json_and_plot(
+    tmp_path, capsys, real_embedder
+):
+    report, plot = tmp_path / "report.json", tmp_path / "plot.png"
+    code = main(
+        [
+            "eval",
+            str(ROOT / "eval" / "squad-train-sample.json"),
+            "--articles",
+            "1",
+            "--sample",
+            "40",
+            "--quiet",
+            "--json",
+            str(report),
+            "--plot",
+            str(plot),
+        ]
+    )
+    assert code == 0
+    out = capsys.readouterr().out
+    assert "40 paragraphs from 1 articles" in out
+    assert "citations exact                            1.000  >= 1  ok" in out
+    data = json.loads(report.read_text())
+    assert data["citations"]["exact"] == 1.0 and len(data["questions"]) == 40
+    assert data["retrieval"]["recall@10"] >= data["retrieval"]["recall@1"] > 0.5
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_eval_rejects_an_unknown_setting(capsys):
+    path = str(ROOT / "eval" / "squad-train-sample.json")
+    assert main(["eval", path, "--set", "answering.nonsense=1"]) == 1
+    assert "answering has no setting 'nonsense'" in capsys.readouterr().err

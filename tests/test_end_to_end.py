@@ -95,3 +95,10 @@ def test_build_index_and_load_index_on_a_users_folder(tmp_path, write, real_embe
     assert again.answered and "Vienna" in again.text
     assert again.citations[0].source == "notes.md"
     assert_exact_citations(again, index)
+
+
+def test_asking_for_more_passages_shows_more_but_answers_the_same(article_index):
+    question = "Which country removed the Taliban from its list of banned organizations?"
+    five, ten = article_index.ask(question, k=5), article_index.ask(question, k=10)
+    assert len(ten.passages) > len(five.passages)
+    assert (ten.text, ten.citations) == (five.text, five.citations)

@@ -45,19 +45,44 @@ def query(vector: list[float]) -> np.ndarray:
 
 
 def test_dense_only_ranks_by_cosine(snapshot):
-    settings = RetrievalSettings(keyword_weight=0)
+    settings = RetrievalSettings(keyword_weight=0, coverage_weight=0)
     hits = retrieve(snapshot, query([1, 0.1, 0, 0]), [], 4, settings)
     assert [row for row, _ in hits] == [0, 2, 1, 3]
 
 
-def test_keyword_only_returns_only_chunks_with_the_terms(snapshot):
-    settings = RetrievalSettings(dense_weight=0)
+def test_keyword_only_ranks_chunks_with_the_terms_first(snapshot):
+    settings = RetrievalSettings(dense_weight=0, sentence_weight=0, coverage_weight=0)
     hits = retrieve(snapshot, query([0, 0, 0, 1]), terms("banned list"), 4, settings)
-    assert [row for row, _ in hits] == [1]
+    # keyword_weight (0.1) * BM25 / the best BM25 among candidates
+    assert hits[0] == (1, pytest.approx(0.1))
+    assert [score for _, score in hits[1:]] == [0.0, 0.0, 0.0]
 
 
-def test_fusion_adds_reciprocal_ranks(snapshot):
-    settings = RetrievalSettings(rrf_k=60)
+def test_weighted_fusion_adds_the_four_signals(snapshot):
+    q = query([1, 0.1, 0, 0])
+    hits = retrieve(snapshot, q, terms("Kazakhstan"), 4, RetrievalSettings())
+    cos_a, cos_b, cos_c = (
+        float(q @ query(v)) for v in ([1, 0, 0, 0], [0, 1, 0, 0], [0.6, 0.8, 0, 0])
+    )
+    # Each chunk is one sentence, so its cosine counts as dense (0.3) and best sentence (0.4);
+    # only b holds "Kazakhstan": BM25 (0.1 * 1) and coverage (0.2 * 1).
+    assert hits == [
+        (0, pytest.approx(0.7 * cos_a, abs=1e-6)),
+        (2, pytest.approx(0.7 * cos_c, abs=1e-6)),
+        (1, pytest.approx(0.7 * cos_b + 0.1 + 0.2, abs=1e-6)),
+        (3, pytest.approx(0.0, abs=1e-6)),
+    ]
+
+
+def test_coverage_lifts_the_chunk_holding_every_question_term(snapshot):
+    settings = RetrievalSettings(dense_weight=0, sentence_weight=0, keyword_weight=0)
+    hits = retrieve(snapshot, query([0, 0, 0, 1]), terms("envoy embassy aid"), 2, settings)
+    assert hits[0] == (2, pytest.approx(0.2))  # coverage_weight (0.2) * all terms present
+    assert hits[1][0] == 0 and 0 < hits[1][1] < 0.2  # "embassy" only
+
+
+def test_rrf_adds_reciprocal_ranks(snapshot):
+    settings = RetrievalSettings(fusion="rrf", rrf_k=60)
     # Dense order: a, c, b, d. Keyword order for "kazakhstan": b only.
     hits = retrieve(snapshot, query([1, 0.1, 0, 0]), terms("Kazakhstan"), 2, settings)
     assert [row for row, _ in hits] == [1, 0]
@@ -74,7 +99,16 @@ def test_empty_index_returns_nothing():
     assert retrieve(Snapshot([], 4), query([1, 0, 0, 0]), ["x"], 5, RetrievalSettings()) == []
 
 
-@pytest.mark.parametrize("kwargs", [{"candidates": 0}, {"rrf_k": -1}, {"dense_weight": -0.5}])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"candidates": 0},
+        {"rrf_k": -1},
+        {"dense_weight": -0.5},
+        {"fusion": "max"},
+        {"dense_weight": 0, "sentence_weight": 0, "keyword_weight": 0, "coverage_weight": 0},
+    ],
+)
 def test_bad_settings_are_rejected(kwargs):
     with pytest.raises(InputError):
         RetrievalSettings(**kwargs)
