@@ -8,7 +8,7 @@ for c in answer.citations:     # c.quote == the source's text[c.start:c.end]
 """
 
 from qa.answer import AnswerSettings
-from qa.api import ask, default_index
+from qa.api import ask, default_index, stream
 from qa.chunking import ChunkSettings
 from qa.embeddings import Embedder, SentenceTransformerEmbedder
 from qa.errors import (
@@ -22,18 +22,21 @@ from qa.errors import (
     QAError,
     SkippedFileWarning,
 )
+from qa.generate import AnswerStream
 from qa.index import Index, IndexReport, build_index, load_index
 from qa.retrieval import RetrievalSettings
-from qa.types import Answer, Citation, Document, Page, Passage
+from qa.types import Answer, Citation, Document, GenerationReport, Page, Passage
 
 __all__ = [
     "Answer",
     "AnswerSettings",
+    "AnswerStream",
     "ChunkSettings",
     "Citation",
     "Document",
     "DocumentError",
     "Embedder",
+    "GenerationReport",
     "Index",
     "IndexCorruptError",
     "IndexFolderError",
@@ -52,4 +55,5 @@ __all__ = [
     "build_index",
     "default_index",
     "load_index",
+    "stream",
 ]

@@ -7,6 +7,7 @@ import threading
 from pathlib import Path
 
 from qa.errors import IndexNotFoundError
+from qa.generate import AnswerStream
 from qa.index import Index, PathLike, build_index
 from qa.types import Answer
 
@@ -40,10 +41,25 @@ def default_index() -> Index:
         return _default
 
 
-def ask(question: str, *, index: Index | PathLike | None = None, k: int = 5) -> Answer:
-    """Answer `question` from `index` (an Index or its folder; default: the default index)."""
+def ask(
+    question: str, *, index: Index | PathLike | None = None, k: int = 5, mode: str = "extractive"
+) -> Answer:
+    """Answer `question` from `index` (an Index or its folder; default: the default index).
+
+    mode "extractive" (default) quotes the documents; "generate" has the local language model
+    write the answer and keeps only what the documents support.
+    """
+    return _index(index).ask(question, k=k, mode=mode)
+
+
+def stream(
+    question: str, *, index: Index | PathLike | None = None, k: int = 5, mode: str = "generate"
+) -> AnswerStream:
+    """Like `ask`, as it is written: `for piece in s: print(piece, end="")`, then `s.answer`."""
+    return _index(index).stream(question, k=k, mode=mode)
+
+
+def _index(index: Index | PathLike | None) -> Index:
     if index is None:
-        index = default_index()
-    elif not isinstance(index, Index):
-        index = Index.load(index)
-    return index.ask(question, k=k)
+        return default_index()
+    return index if isinstance(index, Index) else Index.load(index)

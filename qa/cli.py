@@ -58,6 +58,13 @@ def build_parser() -> argparse.ArgumentParser:
         "-k", type=int, default=5, metavar="N", help="passages to retrieve (default 5)"
     )
     ask.add_argument("--json", action="store_true", help="print the answer as JSON")
+    ask.add_argument(
+        "--mode",
+        choices=["extractive", "generate"],
+        default="extractive",
+        help="extractive (default): quote the documents; generate: the local language model "
+        "writes the answer, and only sentences the documents support are shown",
+    )
 
     docs = commands.add_parser("docs", help="list the documents in an index")
     docs.add_argument("--index", metavar="DIR", help="index folder (default: index/)")
@@ -93,6 +100,12 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--json", metavar="OUT.json", help="write the full report here")
     evaluate.add_argument("--plot", metavar="OUT.png", help="recall@k and latency plot")
     evaluate.add_argument("--quiet", action="store_true", help="no progress bars")
+    evaluate.add_argument(
+        "--mode",
+        choices=["extractive", "generate"],
+        default="extractive",
+        help="answer mode to measure (generate: about 2 s a question; use --sample)",
+    )
     evaluate.add_argument(
         "--set",
         action="append",
@@ -161,15 +174,18 @@ def _index(args: argparse.Namespace) -> int:
 
 
 def _ask(args: argparse.Namespace) -> int:
-    from qa.api import ask, default_index
+    from qa.api import default_index
     from qa.index import Index
 
     index = Index.load(args.index) if args.index else default_index()
-    answer = ask(args.question, index=index, k=args.k)
+    stream = index.stream(args.question, k=args.k, mode=args.mode)
     if args.json:
-        print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
-    else:
-        print(format_answer(answer))
+        print(json.dumps(stream.result().to_dict(), ensure_ascii=False, indent=2))
+        return 0
+    for piece in stream:  # checked sentences, as they are written
+        print(piece, end="", flush=True)
+    assert stream.answer is not None
+    print("\n" + format_answer(stream.answer, with_text=False))
     return 0
 
 
@@ -205,6 +221,7 @@ def _eval(args: argparse.Namespace) -> int:
         holdout=args.holdout,
         articles=args.articles,
         workdir=Path(args.workdir) if args.workdir else None,
+        mode=args.mode,
     )
     config = with_settings(config, args.set)
     report = run_eval(config, progress=not args.quiet)
@@ -224,9 +241,9 @@ def location(item: Citation | Passage) -> str:
     return f"page {item.page}, {chars}" if item.page is not None else chars
 
 
-def format_answer(answer: Answer) -> str:
+def format_answer(answer: Answer, *, with_text: bool = True) -> str:
     """The answer followed by its numbered sources, or the closest passages when refused."""
-    lines = [answer.text, ""]
+    lines = [answer.text, ""] if with_text else [""]
     if answer.citations:
         lines.append("Sources:")
         for c in answer.citations:
@@ -237,6 +254,9 @@ def format_answer(answer: Answer) -> str:
         for p in answer.passages[:3]:
             snippet = " ".join(p.text.split())
             lines.append(f"- {p.source}, {location(p)}: {snippet[:160]}…")
+    if answer.notes:
+        lines.append("")
+        lines.extend(f"Note: {note}" for note in answer.notes)
     return "\n".join(lines).rstrip()
 
 

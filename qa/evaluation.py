@@ -40,6 +40,7 @@ class EvalConfig:
     holdout: float = 0.1  # share of paragraphs removed to make unanswerable questions
     articles: int | None = None  # only the first N articles (a smaller corpus, for quick runs)
     k: int = 10  # passages retrieved per question (recall@k reads them)
+    mode: str = "extractive"  # or "generate": the language model writes, then it is checked
     workdir: Path | None = None  # keeps the corpus files and index between runs
     chunking: ChunkSettings = field(default_factory=ChunkSettings)
     retrieval: RetrievalSettings = field(default_factory=RetrievalSettings)
@@ -52,6 +53,8 @@ class EvalConfig:
             raise InputError(f"holdout must be between 0 and 1, got {self.holdout}")
         if self.articles is not None and self.articles < 1:
             raise InputError(f"articles must be at least 1, got {self.articles}")
+        if self.mode not in ("extractive", "generate"):
+            raise InputError(f"mode must be extractive or generate, got {self.mode!r}")
         if self.k < max(RECALL_KS):
             raise InputError(f"k must be at least {max(RECALL_KS)} to measure recall@10")
 
@@ -74,6 +77,7 @@ class QuestionResult:
     citations: int
     exact_citations: int
     latency_ms: float
+    generation: dict[str, Any] | None = None  # GenerationReport fields, in generate mode
 
 
 def with_settings(config: EvalConfig, assignments: Sequence[str]) -> EvalConfig:
@@ -151,11 +155,14 @@ def run_eval(
         answerable = [q for q in asked if q.paragraph_id not in held_out]
         unanswerable = [q for q in asked if q.paragraph_id in held_out]
         index.ask("warm up")
-        results = _ask_all(index, answerable, True, sources, paragraph_of, texts, progress)
+        mode = config.mode
+        results = _ask_all(index, answerable, True, sources, paragraph_of, texts, progress, mode)
         without = index.detached()  # removing paragraphs must not touch the saved index
         if held_out:
             without.remove(*(sources[pid] for pid in sorted(held_out)))
-        results += _ask_all(without, unanswerable, False, sources, paragraph_of, texts, progress)
+        results += _ask_all(
+            without, unanswerable, False, sources, paragraph_of, texts, progress, mode
+        )
 
     report = summarize(results)
     report["data"] = {
@@ -169,6 +176,7 @@ def run_eval(
     }
     report["settings"] = {
         "k": config.k,
+        "mode": config.mode,
         "chunking": asdict(index.chunking),
         "retrieval": asdict(config.retrieval),
         "answering": asdict(config.answering),
@@ -206,6 +214,7 @@ def _ask_all(
     paragraph_of: dict[str, str],
     texts: dict[str, str],
     progress: bool,
+    mode: str = "extractive",
 ) -> list[QuestionResult]:
     from tqdm import tqdm
 
@@ -213,7 +222,7 @@ def _ask_all(
     label = "Answerable questions" if answerable else "Held-out questions"
     for q in tqdm(questions, desc=label, unit="q", disable=not progress, file=sys.stderr):
         started = time.perf_counter()
-        answer = index.ask(q.question, k=10)
+        answer = index.ask(q.question, k=10, mode=mode)
         latency = (time.perf_counter() - started) * 1000
         ranked = list(dict.fromkeys(paragraph_of.get(p.source) for p in answer.passages))
         gold_rank = ranked.index(q.paragraph_id) + 1 if q.paragraph_id in ranked else None
@@ -242,6 +251,7 @@ def _ask_all(
                     texts.get(c.source, "")[c.start : c.end] == c.quote for c in answer.citations
                 ),
                 latency_ms=latency,
+                generation=asdict(answer.generation) if answer.generation else None,
             )
         )
     return results
@@ -290,6 +300,39 @@ def summarize(results: Sequence[QuestionResult]) -> dict[str, Any]:
             "ask_p50_ms": round(_percentile(latencies, 50), 2) if latencies else None,
             "ask_p95_ms": round(_percentile(latencies, 95), 2) if latencies else None,
         },
+        **_generation_summary([r.generation for r in results if r.generation]),
+    }
+
+
+def _generation_summary(reports: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Figures for written answers: what share of sentences held up, and how fast."""
+    if not reports:
+        return {}
+    written = sum(r["sentences"] for r in reports)
+
+    def median(values: list[float]) -> float | None:
+        return round(statistics.median(values), 3) if values else None
+
+    rates = [
+        (r["generated_tokens"] - 1) / (r["seconds"] - r["first_token_seconds"])
+        for r in reports
+        if r["generated_tokens"] > 1 and r["seconds"] > r["first_token_seconds"]
+    ]
+    return {
+        "generation": {
+            "answers_written": len(reports),
+            "sentences_written": written,
+            "sentences_kept": round(sum(r["kept"] for r in reports) / written, 4)
+            if written
+            else None,
+            "sentences_blended": round(sum(r["blended"] for r in reports) / written, 4)
+            if written
+            else None,
+            "markers_corrected": sum(r["misattributed"] for r in reports),
+            "fell_back_to_quotes": round(sum(r["fell_back"] for r in reports) / len(reports), 4),
+            "first_token_p50_s": median([r["first_token_seconds"] for r in reports]),
+            "tokens_per_s_p50": median(rates),
+        }
     }
 
 
@@ -309,6 +352,8 @@ TARGETS = {
     ("refusals", "answerable_wrongly_refused"): ("<=", 0.05),
     ("refusals", "unanswerable_refused"): (">=", 0.80),
     ("speed", "ask_p50_ms"): ("<=", 80.0),
+    ("generation", "first_token_p50_s"): ("<=", 1.5),
+    ("generation", "tokens_per_s_p50"): (">=", 15.0),
 }
 
 
@@ -322,7 +367,8 @@ def format_report(report: dict[str, Any]) -> str:
         "",
         f"{'metric':38} {'value':>9}  target",
     ]
-    for section in ("retrieval", "evidence", "answers", "citations", "refusals", "speed"):
+    sections = ("retrieval", "evidence", "answers", "citations", "refusals", "speed", "generation")
+    for section in (s for s in sections if s in report):
         for name, value in report[section].items():
             target = TARGETS.get((section, name))
             mark = ""

@@ -11,19 +11,25 @@ import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from qa.answer import AnswerSettings, compose_answer
 from qa.chunking import SPLITTER_VERSION, ChunkSettings, chunk_document, split_sentences
 from qa.documents import DEFAULT_MAX_FILE_BYTES, FileNotice, LoadResult, load_documents
 from qa.embeddings import Embedder, SentenceTransformerEmbedder
 from qa.errors import IndexMismatchError, InputError, QAError, SkippedFileWarning
+from qa.generate import AnswerStream, WritingSettings
 from qa.lexical import terms
 from qa.retrieval import RetrievalSettings, retrieve
 from qa.snapshot import DocumentEntry, Snapshot
 from qa.storage import FORMAT, FORMAT_VERSION, load_snapshot, read_manifest, rebuild_hint
 from qa.storage import save_snapshot as _save_snapshot
 from qa.types import Answer, Document, Passage
+
+if TYPE_CHECKING:
+    from qa.llm import LanguageModel
+
+MODES = ("extractive", "generate")
 
 PathLike = str | os.PathLike[str]
 MAX_K = 100
@@ -65,8 +71,12 @@ class Index:
         chunking: ChunkSettings | None = None,
         retrieval: RetrievalSettings | None = None,
         answering: AnswerSettings | None = None,
+        model: LanguageModel | None = None,
+        writing: WritingSettings | None = None,
     ) -> None:
         self.path = Path(path) if path is not None else None
+        self.model = model  # for mode="generate"; None: the process's default, loaded on use
+        self.writing = writing or WritingSettings()
         self.embedder: Embedder = embedder or SentenceTransformerEmbedder()
         self.chunking = chunking or ChunkSettings()
         self.retrieval = retrieval or RetrievalSettings()
@@ -136,14 +146,31 @@ class Index:
         """The `k` passages that best match `question`, best first."""
         return self.ask(question, k=k).passages
 
-    def ask(self, question: str, *, k: int = 5) -> Answer:
-        """Answer `question` from the indexed documents, citing exact spans, or refuse."""
+    def ask(self, question: str, *, k: int = 5, mode: str = "extractive") -> Answer:
+        """Answer `question` from the indexed documents, citing exact spans, or refuse.
+
+        mode "extractive" quotes the documents; "generate" has the local language model write
+        the answer, then keeps only the sentences a passage supports.
+        """
+        return self.stream(question, k=k, mode=mode).result()
+
+    def stream(self, question: str, *, k: int = 5, mode: str = "extractive") -> AnswerStream:
+        """Like `ask`, but iterate over the result for its text as it is written."""
+        if mode not in MODES:
+            raise InputError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
         question = clean_question(question)
         check_k(k)
         snapshot = self.snapshot  # one consistent view, whatever other threads change
         query_vector = self.embedder.embed([question])[0]
         hits = retrieve(snapshot, query_vector, terms(question), k, self.retrieval)
-        return compose_answer(question, snapshot, hits, query_vector, self.answering)
+        answer = compose_answer(question, snapshot, hits, query_vector, self.answering)
+        if mode == "extractive":
+            return AnswerStream(iter([answer.text]), lambda: answer)
+        from qa.generate import write_answer
+        from qa.llm import default_model
+
+        model = self.model or default_model()
+        return write_answer(question, answer, snapshot, model, self.embedder, self.writing)
 
     def detached(self) -> Index:
         """A copy in memory only: changes to it are not saved and do not touch this index."""
@@ -152,6 +179,8 @@ class Index:
             chunking=self.chunking,
             retrieval=self.retrieval,
             answering=self.answering,
+            model=self.model,
+            writing=self.writing,
         )
         copy._snapshot, copy.roots = self._snapshot, list(self.roots)
         return copy

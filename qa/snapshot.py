@@ -6,6 +6,7 @@ sees one consistent state, whatever another thread is adding or removing.
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -71,6 +72,16 @@ class Snapshot:
         chunk = self.chunks[row]
         base = int(self.sentence_base[self.chunk_entry[row]])
         return range(base + chunk.first_sentence, base + chunk.end_sentence)
+
+    def sentence_row_at(self, source: str, start: int) -> int | None:
+        """The global row of the sentence of `source` that starts at `start`, if there is one."""
+        entry = self.by_source.get(source)
+        if entry is None:
+            return None
+        i = bisect.bisect_left([s.start for s in entry.sentences], start)
+        if i == len(entry.sentences) or entry.sentences[i].start != start:
+            return None
+        return int(self.sentence_base[self.entries.index(entry)]) + i
 
     def sentence_span(self, sentence_row: int) -> tuple[DocumentEntry, Span]:
         entry_index = int(np.searchsorted(self.sentence_base, sentence_row, side="right") - 1)

@@ -83,6 +83,28 @@ class Citation:
 
 
 @dataclass(frozen=True, slots=True)
+class GenerationReport:
+    """What happened when a language model wrote the answer, for people and for `qa eval`."""
+
+    model: str
+    prompt_tokens: int
+    generated_tokens: int
+    first_token_seconds: float  # from the start of generation to the first text piece
+    seconds: float
+    raw_text: str  # what the model wrote, before checking: never shown as the answer
+    sentences: int  # sentences it wrote
+    kept: int  # sentences a passage supports, shown with citations
+    blended: int  # sentences only two different passages together would support: dropped
+    misattributed: int  # kept, but its marker named another passage: corrected
+    fell_back: bool  # nothing held up, so the extractive answer was shown instead
+
+    @property
+    def tokens_per_second(self) -> float:
+        decoding = self.seconds - self.first_token_seconds
+        return (self.generated_tokens - 1) / decoding if decoding > 0 else 0.0
+
+
+@dataclass(frozen=True, slots=True)
 class Answer:
     """An answer with inline [n] markers, its citations, and the passages it drew on."""
 
@@ -91,6 +113,9 @@ class Answer:
     answered: bool
     citations: list[Citation] = field(default_factory=list)
     passages: list[Passage] = field(default_factory=list)
+    mode: str = "extractive"  # or "generate": written by a language model, then checked
+    notes: list[str] = field(default_factory=list)  # what a reader should know, e.g. removals
+    generation: GenerationReport | None = None
 
     def to_dict(self) -> dict[str, object]:
         """A JSON-ready view of the answer."""
