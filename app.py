@@ -11,12 +11,12 @@ import argparse
 import os
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from typing import Any
 
 import gradio as gr
 
-from qa import QAError, chat
+from qa import Answer, QAError, chat
 from qa.api import default_index, default_index_path
 
 EXAMPLES = [
@@ -106,7 +106,7 @@ def add_example(event: gr.SelectData, history: Messages) -> Messages:
     return [*history, {"role": "user", "content": event.value["text"]}]
 
 
-def respond(history: Messages, k: float, folder: str) -> Iterator[Messages]:
+def respond(history: Messages, k: float, folder: str, mode: str) -> Iterator[Messages]:
     """Answer the last question, streaming the reply; sources follow the answer."""
     if not history or history[-1].get("role") != "user":
         yield history
@@ -115,9 +115,16 @@ def respond(history: Messages, k: float, folder: str) -> Iterator[Messages]:
     searched = chat.contextualize(question, chat.chat_turns(history[:-1]))
     anchor = f"qa-{len(history)}"  # links in this reply lead to this reply's sources
     try:
-        answer = chat.open_index(folder).ask(searched, k=int(k))
+        if mode == "generate":
+            answer = yield from _written(history, searched, int(k), folder)
+        else:
+            answer = chat.open_index(folder).ask(searched, k=int(k))
     except QAError as error:
         yield [*history, {"role": "assistant", "content": chat.render_error(str(error))}]
+        return
+    if mode == "generate":
+        reply = chat.render_reply(answer, anchor=anchor, asked=question)
+        yield [*history, {"role": "assistant", "content": reply}]
         return
     pause = STREAM_SECONDS / len(chat.stream_steps(answer))
     for i, reply in enumerate(chat.stream_reply(answer, anchor=anchor, asked=question)):
@@ -126,12 +133,30 @@ def respond(history: Messages, k: float, folder: str) -> Iterator[Messages]:
         yield [*history, {"role": "assistant", "content": reply}]
 
 
-def ask_api(question: str, k: int = 5) -> dict[str, Any]:
-    """Answer a question from the app's index: the answer text, citations with quotes, passages."""
+def _written(
+    history: Messages, searched: str, k: int, folder: str
+) -> Generator[Messages, None, Answer]:
+    """Stream a written answer's checked sentences as the model produces them."""
+    yield [*history, {"role": "assistant", "content": chat.render_writing("")}]
+    stream = chat.open_index(folder).stream(searched, k=k, mode="generate")
+    text = ""
+    for piece in stream:
+        text += piece
+        yield [*history, {"role": "assistant", "content": chat.render_writing(text)}]
+    assert stream.answer is not None
+    return stream.answer
+
+
+def ask_api(question: str, k: int = 5, mode: str = "extractive") -> dict[str, Any]:
+    """Answer a question from the app's index: the answer text, citations with quotes, passages.
+
+    mode "generate" has the local language model write the answer (checked before it is shown).
+    """
     try:
-        return chat.answer_json(default_index().ask(question, k=int(k)), asked=question)
+        answer = default_index().ask(question, k=int(k), mode=mode)
     except QAError as error:
         raise gr.Error(str(error)) from error
+    return chat.answer_json(answer, asked=question)
 
 
 # --- documents and settings -----------------------------------------------------------------
@@ -199,8 +224,9 @@ def build_page() -> gr.Blocks:
         folder = gr.State(start)
         gr.Markdown(
             "## Ask your documents\n"
-            "Answers are quoted word for word from the documents. Each **[n]** leads to the "
-            "passage it came from. Nothing leaves this computer.",
+            "Answers quote the documents word for word (or, in Search settings, are written by a "
+            "local model and checked sentence by sentence). Each **[n]** leads to the passage "
+            "it came from. Nothing leaves this computer.",
             elem_id="intro",
         )
         with gr.Row(equal_height=False):
@@ -239,6 +265,17 @@ def build_page() -> gr.Blocks:
                     remove_button = gr.Button("Remove", variant="stop", size="md", elem_id="remove")
                 with gr.Accordion("Search settings", open=False, elem_id="settings"):
                     k = gr.Slider(1, 20, value=5, step=1, label="Passages to retrieve")
+                    mode = gr.Radio(
+                        [
+                            ("Quoted from the documents", "extractive"),
+                            ("Written by the local model, then checked", "generate"),
+                        ],
+                        value="extractive",
+                        label="Answers",
+                        info="Written answers keep only sentences a passage supports; the "
+                        "model loads on first use (about 20 s the very first time).",
+                        elem_id="answer-mode",
+                    )
                     folder_box = gr.Textbox(
                         label="Index folder",
                         info="A folder made by `qa index`; uploads go into the index in use.",
@@ -252,9 +289,9 @@ def build_page() -> gr.Blocks:
         for trigger in ask_events:
             trigger(
                 add_question, [question, chatbot], [question, chatbot], queue=False, **private
-            ).then(respond, [chatbot, k, folder], chatbot, **private)
+            ).then(respond, [chatbot, k, folder, mode], chatbot, **private)
         chatbot.example_select(add_example, chatbot, chatbot, queue=False, **private).then(
-            respond, [chatbot, k, folder], chatbot, **private
+            respond, [chatbot, k, folder, mode], chatbot, **private
         )
         files.upload(
             upload,

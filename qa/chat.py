@@ -209,6 +209,12 @@ def render_reply(
     if complete:
         if asked is not None and " ".join(asked.split()) != answer.question:
             parts.append(f'<div class="qa-note">Searched for: “{escape(answer.question)}”</div>')
+        if answer.mode == "generate" and answer.generation and not answer.generation.fell_back:
+            parts.append(
+                f'<div class="qa-note">Written by {escape(answer.generation.model)}; every '
+                "sentence shown was checked against the passage it cites.</div>"
+            )
+        parts.extend(f'<div class="qa-note">{escape(note)}</div>' for note in answer.notes)
         parts.append(render_sources(answer, anchor=anchor))
     parts.append("</div>")
     return "".join(parts)
@@ -308,6 +314,12 @@ def stream_reply(answer: Answer, *, anchor: str, asked: str | None = None) -> It
         yield render_reply(answer, anchor=anchor, words=words, asked=asked)
 
 
+def render_writing(text: str) -> str:
+    """A written answer while it is being written: checked sentences so far, then a cursor."""
+    shown = escape(text) if text else "Writing…"
+    return f'<div class="qa-reply"><div class="qa-answer qa-writing">{shown} ▍</div></div>'
+
+
 def render_error(message: str) -> str:
     """An error shown in the chat instead of an answer."""
     return f'<div class="qa-reply"><div class="qa-error">{escape(message)}</div></div>'
@@ -329,6 +341,8 @@ def answer_json(answer: Answer, *, asked: str | None = None) -> dict[str, Any]:
         "searched": answer.question,
         "text": answer.text,
         "answered": answer.answered,
+        "mode": answer.mode,
+        "notes": list(answer.notes),
         "citations": [
             {
                 "n": c.n,
