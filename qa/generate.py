@@ -143,7 +143,7 @@ def write_answer(
     """
     state = _Writing(question, extractive, snapshot, model, embedder, settings)
     if not extractive.answered:
-        refusal = _as_generated(extractive, [])
+        refusal = _as_generated(extractive, list(extractive.notes))
         return AnswerStream(iter([refusal.text]), lambda: refusal)
     return AnswerStream(state.pieces(), state.answer)
 
@@ -243,7 +243,7 @@ class _Writing:
         return citation.n
 
     def answer(self) -> Answer:
-        notes = [
+        notes = [*self.extractive.notes] + [
             f"Removed a sentence no passage supports ({v.reason}): “{v.claim.text}”"
             for v in self.verdicts
             if v.support is None

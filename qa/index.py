@@ -33,6 +33,7 @@ MODES = ("extractive", "generate")
 
 PathLike = str | os.PathLike[str]
 MAX_K = 100
+MAX_QUESTION_CHARS = 1000  # all-MiniLM-L6-v2 reads 256 word pieces, about this many characters
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,12 +159,14 @@ class Index:
         """Like `ask`, but iterate over the result for its text as it is written."""
         if mode not in MODES:
             raise InputError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
-        question = clean_question(question)
+        question, notes = fit_question(clean_question(question))
         check_k(k)
         snapshot = self.snapshot  # one consistent view, whatever other threads change
         query_vector = self.embedder.embed([question])[0]
         hits = retrieve(snapshot, query_vector, terms(question), k, self.retrieval)
         answer = compose_answer(question, snapshot, hits, query_vector, self.answering)
+        if notes:
+            answer = dataclasses.replace(answer, notes=notes + answer.notes)
         if mode == "extractive":
             return AnswerStream(iter([answer.text]), lambda: answer)
         from qa.generate import write_answer
@@ -414,6 +417,20 @@ def clean_question(question: str) -> str:
     if not any(ch.isalnum() for ch in cleaned):
         raise InputError("The question is empty: type a question with at least one word.")
     return " ".join(cleaned.split())
+
+
+def fit_question(question: str) -> tuple[str, list[str]]:
+    """The question cut to what the embedding model reads (about 256 word pieces), and a note
+    saying so when it had to be cut: nothing is dropped silently."""
+    if len(question) <= MAX_QUESTION_CHARS:
+        return question, []
+    cut = question.rfind(" ", 0, MAX_QUESTION_CHARS + 1)
+    kept = question[: cut if cut > MAX_QUESTION_CHARS // 2 else MAX_QUESTION_CHARS]
+    note = (
+        f"The question was {len(question):,} characters long; only its first {len(kept):,} "
+        "were used. Ask something shorter for a better answer."
+    )
+    return kept, [note]
 
 
 def check_k(k: int) -> None:

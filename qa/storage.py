@@ -213,13 +213,14 @@ def _locked(folder: Path) -> Iterator[None]:
 
 
 def _remove_stale(folder: Path, keep: str) -> None:
+    """Remove older data folders and whatever a killed save left (only ever called locked)."""
     for path in folder.iterdir():
-        if (
-            path.name != keep
-            and path.is_dir()
-            and (path.name.startswith("data-") or path.name.startswith(".tmp-data-"))
-        ):
+        if path.name == keep:
+            continue
+        if path.is_dir() and path.name.startswith(("data-", ".tmp-data-")):
             shutil.rmtree(path, ignore_errors=True)
+        elif path.is_file() and path.name.startswith(".tmp-") and path.suffix == ".json":
+            path.unlink(missing_ok=True)
 
 
 def _write_json_atomically(path: Path, value: dict[str, Any]) -> None:

@@ -1,0 +1,103 @@
+"""A save killed with SIGKILL at any point leaves the previous index loadable and answering."""
+
+import json
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from qa import Index, build_index
+
+ROOT = Path(__file__).resolve().parent.parent
+DOHA = "The embassy has been operating from Doha since 2021. It offers consular services."
+ENVOY = "Thomas West is the special envoy for Afghanistan and spoke about humanitarian aid."
+
+# Adds a document to the index, killing itself (SIGKILL: no cleanup, no finally) just before
+# the Nth file-system step of the save: a write, an fsync, a rename or a removal.
+CHILD = textwrap.dedent(
+    """
+    import os, signal, sys, pathlib, shutil
+    sys.path.insert(0, sys.argv[1])
+    import faiss, numpy
+    import qa.storage as storage
+    from conftest import FakeEmbedder
+    from qa import Index
+
+    kill_at, steps = int(sys.argv[4]), [0]
+
+    def step(module, name):
+        original = getattr(module, name)
+        def wrapper(*args, **kwargs):
+            steps[0] += 1
+            if steps[0] == kill_at:
+                os.kill(os.getpid(), signal.SIGKILL)
+            return original(*args, **kwargs)
+        setattr(module, name, wrapper)
+
+    step(storage, "_fsync")
+    step(storage, "_write_json_atomically")
+    step(storage, "_remove_stale")
+    step(storage.np, "save")
+    step(faiss, "write_index")
+    step(os, "replace")
+    step(pathlib.Path, "rename")
+    step(shutil, "rmtree")
+    index = Index.load(sys.argv[2], embedder=FakeEmbedder())
+    index.add([sys.argv[3]])
+    print(steps[0])
+    """
+)
+
+
+def run_child(tmp_path: Path, index: Path, new_file: Path, kill_at: int):
+    script = tmp_path / "child.py"
+    script.write_text(CHILD)
+    return subprocess.run(
+        [sys.executable, str(script), str(ROOT / "tests"), str(index), str(new_file), str(kill_at)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@pytest.fixture
+def base_index(tmp_path, write, fake_embedder):
+    write("docs/doha.txt", DOHA)
+    build_index([tmp_path / "docs"], path=tmp_path / "base", embedder=fake_embedder)
+    return tmp_path / "base"
+
+
+def test_a_save_killed_at_every_step_leaves_a_working_index(
+    tmp_path, write, base_index, fake_embedder
+):
+    new_file = write("more/envoy.txt", ENVOY)
+    dry = run_child(tmp_path, shutil.copytree(base_index, tmp_path / "dry"), new_file, 0)
+    assert dry.returncode == 0, dry.stderr
+    total = int(dry.stdout.split()[-1])
+    assert total >= 10  # writes, fsyncs, renames and clean-up all counted
+
+    outcomes = set()
+    for kill_at in range(1, total + 1):
+        folder = shutil.copytree(base_index, tmp_path / f"killed-{kill_at}")
+        result = run_child(tmp_path, folder, new_file, kill_at)
+        assert result.returncode == -9, (kill_at, result.stderr)
+        index = Index.load(folder, embedder=fake_embedder)  # never a damaged index
+        sources = [d.source for d in index.documents]
+        assert sources in (["docs/doha.txt"], ["docs/doha.txt", "envoy.txt"]), (kill_at, sources)
+        outcomes.add(len(sources))
+        assert index.ask("Where has the embassy been operating from?").answered
+        # The next save works and clears what the killed one left behind.
+        index.add([new_file])
+        manifest = json.loads((folder / "manifest.json").read_text())
+        data = [p.name for p in folder.iterdir() if p.name.startswith("data-")]
+        assert data == [manifest["data"]], (kill_at, data)
+        leftovers = [p.name for p in folder.iterdir() if p.name.startswith(".tmp")]
+        assert leftovers == [], (kill_at, leftovers)
+        assert [d.source for d in Index.load(folder, embedder=fake_embedder).documents] == [
+            "docs/doha.txt",
+            "envoy.txt",
+        ]
+    assert outcomes == {1, 2}  # killed before the switch: old index; after it: the new one
