@@ -55,7 +55,9 @@ SCRIPT = textwrap.dedent(
     from qa import ask
     a = ask("Where has the US embassy in Afghanistan been operating from?")
     b = ask("Who won the 2022 FIFA World Cup?")
-    print(json.dumps({"a": a.to_dict(), "b": b.to_dict()}))
+    # The language model too: converted from the package's GGUF file, then asked.
+    c = ask("When was the US embassy in Kabul closed?", mode="generate")
+    print(json.dumps({"a": a.to_dict(), "b": b.to_dict(), "c": c.to_dict()}))
     """
 )
 
@@ -74,6 +76,7 @@ def test_build_and_ask_with_the_network_cut_off(tmp_path):
         NETWORK_ATTEMPTS_LOG=str(log),
         QA_INDEX=str(tmp_path / "index"),  # a fresh default index, built on first use
         HF_HOME=str(tmp_path / "hf-home"),  # an empty cache: nothing downloaded earlier helps
+        QA_CACHE=str(tmp_path / "qa-cache"),  # the model is converted here, with no network
     )
     result = subprocess.run(
         [sys.executable, "-c", SCRIPT], env=env, capture_output=True, text=True, timeout=300
@@ -82,5 +85,9 @@ def test_build_and_ask_with_the_network_cut_off(tmp_path):
     answers = json.loads(result.stdout.strip().splitlines()[-1])
     assert answers["a"]["answered"] and "Doha" in answers["a"]["text"]
     assert answers["b"]["answered"] is False
+    written = answers["c"]
+    assert written["mode"] == "generate" and "August 2021" in written["text"]
+    assert written["generation"]["model"] == "SmolLM2-135M-Instruct"
+    assert (tmp_path / "qa-cache" / "models").is_dir()
     attempts = log.read_text().splitlines()
     assert attempts == ["('example.com', 80)"] or attempts == ["'example.com'"]
