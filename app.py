@@ -1,6 +1,9 @@
 """The chat page: ask the shipped article (or your own documents) and see where answers came from.
 
     python app.py [--host HOST] [--port PORT]     (or QA_HOST, QA_PORT; default 127.0.0.1:7860)
+                  [--auth USER:PASSWORD[,USER:PASSWORD...]]      (or QA_AUTH; default: none)
+
+QA_MAX_UPLOAD_MB caps each uploaded file (default 50).
 
 Only the page and its wiring live here; retrieval, answering and the HTML they show are in qa/.
 """
@@ -103,11 +106,19 @@ def add_question(message: str, history: Messages) -> tuple[str, Messages]:
 
 def add_example(event: gr.SelectData, history: Messages) -> Messages:
     """Put a clicked example question into the chat."""
-    return [*history, {"role": "user", "content": event.value["text"]}]
+    return [*history, {"role": "user", "content": chat.message_text(event.value)}]
 
 
 def respond(history: Messages, k: float, folder: str, mode: str) -> Iterator[Messages]:
     """Answer the last question, streaming the reply; sources follow the answer."""
+    try:
+        yield from _respond(history, k, folder, mode)
+    except Exception as error:  # never a traceback on the page: a short message, the log has it
+        message = chat.unexpected(error, "answering")
+        yield [*history, {"role": "assistant", "content": chat.render_error(message)}]
+
+
+def _respond(history: Messages, k: float, folder: str, mode: str) -> Iterator[Messages]:
     if not history or history[-1].get("role") != "user":
         yield history
         return
@@ -154,9 +165,11 @@ def ask_api(question: str, k: int = 5, mode: str = "extractive") -> dict[str, An
     """
     try:
         answer = default_index().ask(question, k=int(k), mode=mode)
+        return chat.answer_json(answer, asked=question)
     except QAError as error:
         raise gr.Error(str(error)) from error
-    return chat.answer_json(answer, asked=question)
+    except Exception as error:  # the client gets a short message; the log has the traceback
+        raise gr.Error(chat.unexpected(error, "answering")) from error
 
 
 # --- documents and settings -----------------------------------------------------------------
@@ -166,10 +179,13 @@ def documents_view(folder: str) -> tuple[str, Any]:
     """The list of indexed documents and the choices of the remove menu."""
     try:
         index = chat.open_index(folder)
+        names = [d.source for d in index.documents]
+        return chat.render_documents(index), gr.update(choices=names, value=None)
     except QAError as error:
-        return chat.render_notice(str(error), error=True), gr.update(choices=[], value=None)
-    names = [d.source for d in index.documents]
-    return chat.render_documents(index), gr.update(choices=names, value=None)
+        message = str(error)
+    except Exception as error:
+        message = chat.unexpected(error, "listing the documents")
+    return chat.render_notice(message, error=True), gr.update(choices=[], value=None)
 
 
 def upload(
@@ -187,9 +203,12 @@ def upload(
             files,
             progress=lambda share, what: progress(share, desc=what),
         )
-        notice = chat.render_notice(result.message, error=not (result.added or result.updated))
+        notice = chat.render_notice(result.message, error=not (result.changed or result.unchanged))
     except QAError as error:
         notice = chat.render_notice(f"{error} The index is unchanged.", error=True)
+    except Exception as error:  # add_uploads puts the uploads folder back as it was
+        message = chat.unexpected(error, "adding the files")
+        notice = chat.render_notice(f"{message} The index is unchanged.", error=True)
     return (None, notice, *documents_view(folder))
 
 
@@ -199,6 +218,8 @@ def remove(source: str | None, folder: str) -> tuple[str, Any, Any]:
         notice = chat.render_notice(chat.remove_document(chat.open_index(folder), source or ""))
     except QAError as error:
         notice = chat.render_notice(str(error), error=True)
+    except Exception as error:
+        notice = chat.render_notice(chat.unexpected(error, "removing the document"), error=True)
     return (notice, *documents_view(folder))
 
 
@@ -208,6 +229,9 @@ def use_index(text: str, current: str) -> tuple[str, str, Any, Any]:
         index = chat.open_index(text)
     except QAError as error:
         return (current, chat.render_notice(str(error), error=True), *documents_view(current))
+    except Exception as error:
+        message = chat.unexpected(error, "opening that index")
+        return (current, chat.render_notice(message, error=True), *documents_view(current))
     folder = chat.index_name(index)
     count = f"{len(index)} document{'s' if len(index) != 1 else ''}"
     notice = chat.render_notice(f"Using the index in {folder}: {count}.")
@@ -220,7 +244,9 @@ def use_index(text: str, current: str) -> tuple[str, str, Any, Any]:
 def build_page() -> gr.Blocks:
     """The chat page, wired to qa."""
     start = chat.index_name(default_index())
-    with gr.Blocks(title="qa — ask your documents") as page:
+    # Uploads pass through gradio's cache on their way to the index: clear them out of it
+    # within the hour rather than keep private documents in a temporary folder forever.
+    with gr.Blocks(title="qa — ask your documents", delete_cache=(1800, 1800)) as page:
         folder = gr.State(start)
         gr.Markdown(
             "## Ask your documents\n"
@@ -254,7 +280,8 @@ def build_page() -> gr.Blocks:
             with gr.Column(scale=2):
                 documents = gr.HTML(elem_id="documents", container=True)
                 files = gr.File(
-                    label="Add documents: .txt .md .html .pdf .docx",
+                    label="Add documents: .txt .md .html .pdf .docx, "
+                    f"up to {chat.upload_limit() / 1e6:g} MB each",
                     file_count="multiple",
                     file_types=chat.SUPPORTED_UPLOADS,
                     elem_id="upload",
@@ -314,16 +341,51 @@ def build_page() -> gr.Blocks:
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    """--host and --port, defaulting to QA_HOST and QA_PORT, then 127.0.0.1:7860."""
+    """--host, --port and --auth, defaulting to QA_HOST, QA_PORT and QA_AUTH."""
     parser = argparse.ArgumentParser(description="The qa chat page.")
     parser.add_argument("--host", default=os.environ.get("QA_HOST") or "127.0.0.1")
     parser.add_argument("--port", type=int, default=int(os.environ.get("QA_PORT") or 7860))
-    return parser.parse_args(argv)
+    parser.add_argument(
+        "--auth",
+        metavar="USER:PASSWORD",
+        help="require a sign-in; several as USER:PASSWORD,USER:PASSWORD. QA_AUTH does the "
+        "same and keeps the password out of the process list.",
+    )
+    args = parser.parse_args(argv)
+    args.auth_from = "--auth" if args.auth is not None else "QA_AUTH"
+    if args.auth is None:
+        args.auth = os.environ.get("QA_AUTH", "")
+    return args
+
+
+# Requests wait in one queue. Each event (the page's ask, its example questions, /ask, uploads)
+# runs at most CONCURRENCY at once: the embedding model takes one question at a time anyway and
+# the search uses both cores of a small machine, so more at once only shares them out more
+# thinly (bench/load_app.py measured the same throughput with 1, 2, 4 or 8). QUEUE_SIZE is how
+# many may wait: a burst of up to that many questions (32 API sessions at once in the load test,
+# or a class asking together) queues and is answered in turn, about 14 a second on 2 cores,
+# rather than turned away; past it, a client is told at once that the queue is full instead of
+# waiting longer than ~20 s. A waiting request costs a few kB.
+CONCURRENCY = 2
+QUEUE_SIZE = 256
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Load the index, then serve the page until interrupted."""
     args = parse_args(argv)
+    try:
+        auth = chat.parse_auth(args.auth, where=args.auth_from)
+        upload_bytes = chat.upload_limit()
+    except QAError as error:
+        print(f"qa: {error}", file=sys.stderr)
+        return 2
+    if not auth and not chat.is_loopback(args.host):
+        print(
+            f"qa: warning: serving on {args.host} with no password: anyone who can reach port "
+            f"{args.port} of this computer can read every indexed document and add files. "
+            "Set QA_AUTH=USER:PASSWORD (or --auth) to require a sign-in.",
+            file=sys.stderr,
+        )
     # Offline by design: no usage statistics and no version check when gradio starts.
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     print(f"Loading the index in {default_index_path()} (built from corpus/ on first use)...")
@@ -333,10 +395,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"qa: {error}", file=sys.stderr)
         return 1
     page = build_page()
-    page.queue(default_concurrency_limit=2, max_size=64)  # bursts wait their turn
+    page.queue(default_concurrency_limit=CONCURRENCY, max_size=QUEUE_SIZE)
     page.launch(
         server_name=args.host,
         server_port=args.port,
+        auth=auth or None,
+        auth_message="Sign in to ask the documents on this computer.",
+        max_file_size=upload_bytes,  # gradio refuses larger uploads before they are stored
         css=CSS,
         head=HEAD,
         theme=THEME,

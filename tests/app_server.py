@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -23,10 +23,15 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def running_app(workdir: Path) -> Iterator[str]:
-    """Start `python app.py` with its index in `workdir`; yields the page's URL."""
+def running_app(workdir: Path, env: Mapping[str, str] | None = None) -> Iterator[str]:
+    """Start `python app.py` with its index in `workdir`; yields the page's URL.
+
+    `env` adds to (or overrides) the app's environment: QA_AUTH, QA_MAX_UPLOAD_MB...
+    """
     port = free_port()
-    env = dict(os.environ)
+    extra, env = env or {}, dict(os.environ)
+    for name in ("QA_UPLOADS", "QA_AUTH", "QA_MAX_UPLOAD_MB"):
+        env.pop(name, None)
     env.update(
         QA_INDEX=str(workdir / "index"),
         QA_HOST="127.0.0.1",
@@ -35,7 +40,7 @@ def running_app(workdir: Path) -> Iterator[str]:
         HF_HUB_OFFLINE="1",
         PYTHONUNBUFFERED="1",
     )
-    env.pop("QA_UPLOADS", None)
+    env.update(extra)
     log_path = workdir / "app.log"
     with open(log_path, "wb") as log:
         process = subprocess.Popen(

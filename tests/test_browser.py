@@ -3,6 +3,7 @@
 Screenshots of each step are saved in test-artifacts/screenshots/ for a person to look at.
 """
 
+import html
 import shutil
 from pathlib import Path
 
@@ -49,27 +50,37 @@ WATCH_STREAM = """() => {
 
 @pytest.fixture(scope="module")
 def app_url(tmp_path_factory):
-    with running_app(tmp_path_factory.mktemp("browser-app")) as url:
+    shutil.rmtree(SCREENSHOTS, ignore_errors=True)
+    SCREENSHOTS.mkdir(parents=True)
+    # A 1 MB upload limit, so a test can go over it with a small file.
+    env = {"QA_MAX_UPLOAD_MB": "1"}
+    with running_app(tmp_path_factory.mktemp("browser-app"), env=env) as url:
         yield url
 
 
 @pytest.fixture
-def page(app_url, capsys):
+def dialogs() -> list[str]:
+    """The messages of every alert, confirm or prompt the page opened (each dismissed)."""
+    return []
+
+
+@pytest.fixture
+def page(app_url, capsys, dialogs):
     playwright_api = pytest.importorskip("playwright.sync_api")
     if not CHROMIUM.exists():
         pytest.skip("needs Debian's chromium: apt-get install chromium")
-    shutil.rmtree(SCREENSHOTS, ignore_errors=True)
-    SCREENSHOTS.mkdir(parents=True)
     with playwright_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
         tab = browser.new_page(viewport={"width": 1400, "height": 1000})
         tab.set_default_timeout(TIMEOUT_MS)
         outside: list[str] = []
         tab.on("request", lambda r: _local(r.url) or outside.append(r.url))
+        tab.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
         tab.goto(app_url)
         yield tab
         browser.close()
     assert outside == [], f"the page reached outside this machine: {outside}"
+    assert dialogs == [], f"the page opened dialogs: {dialogs}"
     with capsys.disabled():
         print(f"\nScreenshots of the chat page: {SCREENSHOTS}")
 
@@ -199,3 +210,121 @@ def use_the_page(page, tmp_path: Path) -> None:
     assert "August 2021" in reply.locator(".qa-answer").inner_text()
     assert reply.locator(".qa-source mark").count() >= 1
     shot(page, "08-written-answer")
+
+
+# Everything a document might try in order to run code in the page or hide it. Each payload that
+# ran would set window.__pwned or open a dialog.
+TAGS = (
+    "<script>window.__pwned='script';alert('script')</script> "
+    "<img src=x onerror=\"window.__pwned='img';alert('img')\"> "
+    "<svg onload=\"window.__pwned='svg'\"></svg> "
+    "<iframe src=\"javascript:window.__pwned='iframe'\"></iframe> "
+    "<a href=\"javascript:window.__pwned='link'\">the keeper</a> "
+    "<b onmouseover=\"window.__pwned='hover'\" onclick=\"window.__pwned='click'\">bold</b> "
+    "<style>body{display:none!important}</style>"
+)
+MARKUP = (
+    "[the keeper](javascript:window.__pwned='md-link') "
+    "![x](x\" onerror=\"window.__pwned='md-img') "
+    "<details open ontoggle=\"window.__pwned='toggle'\">x</details> "
+    "$$\\href{javascript:window.__pwned='katex'}{click}$$ $x^2$ "
+    "**bold** `code` <iframe srcdoc=\"<script>parent.__pwned='srcdoc'</script>\"></iframe>"
+)
+HOSTILE = {
+    "qorvath.txt": (
+        f"Lighthouses of the north\n\nThe Qorvath lighthouse {TAGS} flashes violet light every "
+        "nine seconds.\n\nIts keeper is paid in salt.\n"
+    ),
+    # The name is hostile too: it is shown in the document list and the notices.
+    "ulmbridge <img src=x onerror=alert('name')>.md": (
+        f"# Ferries\n\nThe Ulmbridge ferry {MARKUP} leaves the harbour at seven minutes past "
+        "noon.\n\nTickets cost two coins.\n"
+    ),
+    # HTML's own tags are dropped when it is read; its text, here the payloads written as
+    # entities, must come out as text.
+    "karsk.html": (
+        "<html><head><title>Observatory</title><style>body{display:none}</style>"
+        "<script>window.__pwned='html-script'</script></head>"
+        "<body onload=\"window.__pwned='body'\">"
+        f"<p>The Karsk observatory {html.escape(TAGS)} opened its dome in the winter of 1911.</p>"
+        "<img src=x onerror=\"window.__pwned='html-img'\">"
+        "<iframe src=\"javascript:window.__pwned='html-iframe'\"></iframe>"
+        "<p>It <a href=\"javascript:window.__pwned='html-link'\">houses</a> a telescope.</p>"
+        "</body></html>"
+    ),
+}
+# Anything that could run, load or restyle, inside what the app shows.
+LIVE = (
+    "script, img, svg, iframe, object, embed, style, details, math, .katex, strong, code, "
+    "a[href^='javascript:'], a:not(.qa-marker)"
+)
+HANDLERS = """(selector) => [...document.querySelectorAll(selector)].flatMap(
+  (root) => [root, ...root.querySelectorAll('*')]).filter(
+  (el) => [...el.attributes].some((a) => a.name.startsWith('on'))).map((el) => el.outerHTML)"""
+
+
+def test_hostile_documents_are_shown_as_text_and_run_nothing(page, tmp_path, dialogs):
+    try:
+        hostile_documents(page, tmp_path, dialogs)
+    except BaseException:
+        shot(page, "failure-hostile")
+        raise
+
+
+def hostile_documents(page, tmp_path: Path, dialogs: list[str]) -> None:
+    page.locator("#documents", has_text="taliban-and-international-diplomacy.txt").wait_for()
+    paths = []
+    for name, text in HOSTILE.items():
+        paths.append(tmp_path / name)
+        paths[-1].write_text(text, encoding="utf-8")
+    page.set_input_files("#upload input[type=file]", [str(p) for p in paths])
+    page.locator("#upload-notice", has_text="Added qorvath.txt").wait_for()
+    notice = page.locator("#upload-notice").inner_text()
+    assert "ulmbridge" in notice and "karsk.html" in notice, notice
+    documents = page.locator("#documents").inner_text()
+    assert "qorvath.txt" in documents and "karsk.html" in documents
+
+    quoted = {
+        "How often does the Qorvath lighthouse flash?": TAGS,
+        "When does the Ulmbridge ferry leave the harbour? <img src=x onerror=alert('asked')>": (
+            MARKUP
+        ),
+        "When did the Karsk observatory open its dome?": TAGS,  # the entities, read as text
+    }
+    for question, payloads in quoted.items():
+        reply = ask(page, question)
+        answer = reply.locator(".qa-answer").inner_text()
+        assert " ".join(payloads.split()) in " ".join(answer.split()), answer
+        assert " ".join(payloads.split()) in " ".join(
+            reply.locator("mark").first.inner_text().split()
+        )
+    # Pointing at and clicking what would be a link or a handler, were it live.
+    page.locator("#chat .qa-answer", has_text="the keeper").first.hover()
+    page.locator("#chat .qa-answer", has_text="bold").first.click()
+    page.wait_for_timeout(500)
+    shot(page, "09-hostile-documents")
+
+    assert page.evaluate("typeof window.__pwned") == "undefined"
+    assert dialogs == []
+    assert page.locator("#chat").is_visible()  # no document's <style> hid the page
+    assert page.evaluate("getComputedStyle(document.body).display") != "none"
+    for where in ("#chat .qa-reply", "#documents", "#upload-notice"):
+        assert page.locator(f"{where} :is({LIVE})").count() == 0, where
+        assert page.evaluate(HANDLERS, where) == [], where
+    # The question as typed is shown by gradio's chat, which drops what could run.
+    assert page.evaluate(HANDLERS, "#chat") == []
+
+
+def test_files_of_other_types_or_over_the_limit_are_refused(page, tmp_path):
+    page.locator("#documents", has_text="taliban-and-international-diplomacy.txt").wait_for()
+    program = tmp_path / "setup.exe"
+    program.write_bytes(b"MZ\x90\x00 not a document")
+    page.set_input_files("#upload input[type=file]", str(program))
+    page.get_by_text("Invalid file type: setup.exe").wait_for()
+    big = tmp_path / "big.txt"
+    big.write_text("The quick brown fox jumps over the lazy dog. " * 30_000)  # 1.35 MB
+    page.set_input_files("#upload input[type=file]", str(big))
+    page.get_by_text("exceed the maximum allowed size").wait_for()
+    shot(page, "10-refused-uploads")
+    documents = page.locator("#documents").inner_text()
+    assert "setup.exe" not in documents and "big.txt" not in documents
