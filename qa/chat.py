@@ -132,6 +132,9 @@ def contextualize(question: str, turns: Sequence[Turn]) -> str:
             return f"{question} {_content_words(previous.searched)}".strip()
         return question
     personal = any(tokens[i].lower() in PERSONAL | {"his", "hers"} for i in references)
+    if not personal and names_in(question):
+        # "When did the Karsk observatory open its dome?": "its" is the question's own subject.
+        return question
     name = _antecedent(previous, personal=personal)
     if name is None:
         # Nothing named: the previous question's own words carry its subject.

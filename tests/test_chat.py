@@ -282,3 +282,22 @@ def test_an_index_is_opened_once(tmp_path, small_index, monkeypatch):
     )
     assert open_index(f" {tmp_path / 'idx'} ") is open_index(tmp_path / "idx") is small_index
     assert len(opened) == 1
+
+
+def test_a_question_naming_its_own_subject_is_not_rewritten():
+    turns = [
+        Turn(
+            "When does the Ulmbridge ferry leave?",
+            "When does the Ulmbridge ferry leave?",
+            "The Ulmbridge ferry leaves at 6.",
+        )
+    ]
+    question = "When did the Karsk observatory open its dome?"
+    assert contextualize(question, turns) == question
+    assert (
+        contextualize(
+            "What did he say about it?",
+            [Turn("Who is Thomas West?", "Who is Thomas West?", "Thomas West is the envoy.")],
+        )
+        == "What did Thomas West say about it?"
+    )
