@@ -465,6 +465,16 @@ def safe_filename(name: str) -> str:
     "../../etc/passwd.txt" -> "passwd.txt"; "a<b>\\n.MD" -> "a_b.md"; "..." -> "upload".
     The result is never hidden (no leading dot), at most MAX_NAME bytes, and names no device.
     """
+    safe = _safe_once(name)
+    for _ in range(4):  # cleaning can expose what one more pass would change: "0‥0℠"
+        again = _safe_once(safe)
+        if again == safe:
+            break
+        safe = again
+    return safe
+
+
+def _safe_once(name: str) -> str:
     # NFKC first: a full-width "／" or "．．" becomes a real one, and is dropped as a folder.
     base = PureWindowsPath(unicodedata.normalize("NFKC", name)).name  # drops "a/" and "a\\"
     stem, dot, suffix = base.rpartition(".")

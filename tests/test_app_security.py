@@ -523,3 +523,9 @@ def test_the_page_adds_uploads_under_safe_names_and_only_its_own_uploads(
     client = Client(signed_app, auth=("ann", USERS["ann"]), verbose=False)
     answer = client.predict("What is the vault combination?", 5, api_name="/ask")
     assert "7734" not in answer["text"]
+
+
+def test_cleaning_a_name_twice_changes_nothing_even_when_nfkc_makes_dots():
+    # "‥" and "℠" become ".." and "SM" under NFKC; one pass used to leave "0._000000000sm".
+    once = safe_filename("0‥000000000℠")
+    assert safe_filename(once) == once
