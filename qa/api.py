@@ -37,7 +37,9 @@ def default_index() -> Index:
             try:
                 _default = Index.load(path)
             except IndexNotFoundError:
-                _default = build_index([default_corpus()], path=path)
+                # $QA_STORE picks the vector store of a new default index ("milvus:./qa.db").
+                store = os.environ.get("QA_STORE") or None
+                _default = build_index([default_corpus()], path=path, store=store)
         return _default
 
 

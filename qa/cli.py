@@ -43,6 +43,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     index.add_argument("--chunk-size", type=int, metavar="CHARS", help="default 800")
     index.add_argument("--chunk-overlap", type=int, metavar="CHARS", help="default 150")
+    index.add_argument(
+        "--store",
+        metavar="STORE",
+        help="where vectors live: faiss (default; exact, IVF above 100,000 chunks), faiss:flat, "
+        "faiss:ivf, milvus:./qa.db (Milvus Lite) or milvus:http://host:19530",
+    )
     index.add_argument("--quiet", action="store_true", help="no progress bar")
 
     ask = commands.add_parser(
@@ -161,6 +167,7 @@ def _index(args: argparse.Namespace) -> int:
                 path=path,
                 chunk_size=args.chunk_size,
                 chunk_overlap=args.chunk_overlap,
+                store=args.store,
                 progress=False if args.quiet else None,
             )
             assert index.report is not None

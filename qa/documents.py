@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -50,42 +50,73 @@ def load_documents(
     Raises NoDocumentsError when nothing usable is found; unreadable files are reported in
     `LoadResult.skipped` rather than raised, so one bad file never loses a batch.
     """
+    result = LoadResult()
+    for document, notice in read_files(find_files(paths), max_file_bytes=max_file_bytes):
+        if document is None:
+            assert notice is not None
+            result.skipped.append(notice)
+            continue
+        result.documents.append(document)
+        if notice is not None:
+            result.repaired.append(notice)
+    if not result.documents:
+        raise no_documents(paths, result.skipped)
+    return result
+
+
+def find_files(paths: Sequence[str | os.PathLike[str]]) -> list[tuple[Path, str]]:
+    """Every file under `paths`, once each, with the source name it will have in an index.
+
+    Cheap (no file is read), so a large folder can be read a batch at a time afterwards.
+    """
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
     if not paths:
         raise InputError("No paths given: name at least one file or folder to index.")
-    if max_file_bytes <= 0:
-        raise InputError(f"max_file_bytes must be greater than 0, got {max_file_bytes}")
     roots = [Path(p).expanduser().resolve() for p in paths]
     for given, root in zip(paths, roots, strict=True):
         if not root.exists():
             raise InputError(f"No such file or folder: {os.fspath(given)}")
     base = _common_parent(roots)
-    result = LoadResult()
+    found: list[tuple[Path, str]] = []
     seen: set[Path] = set()
     for file in _walk(roots):
         real = file.resolve()  # a link and its target are one document
-        if real in seen:
-            continue
-        seen.add(real)
-        source = file.relative_to(base).as_posix()
+        if real not in seen:
+            seen.add(real)
+            found.append((file, file.relative_to(base).as_posix()))
+    return found
+
+
+def read_files(
+    files: Sequence[tuple[Path, str]], *, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
+) -> Iterator[tuple[Document | None, FileNotice | None]]:
+    """Read files one at a time: (document, None), (document, what was repaired), or
+    (None, why it was skipped)."""
+    if max_file_bytes <= 0:
+        raise InputError(f"max_file_bytes must be greater than 0, got {max_file_bytes}")
+    for file, source in files:
         try:
             document, repair = load_file(file, source=source, max_file_bytes=max_file_bytes)
         except DocumentError as error:
-            result.skipped.append(FileNotice(source, error.reason))
+            yield None, FileNotice(source, error.reason)
             continue
-        result.documents.append(document)
-        if repair:
-            result.repaired.append(FileNotice(source, repair))
-    if not result.documents:
-        names = ", ".join(os.fspath(p) for p in paths)
-        detail = "; ".join(str(n) for n in result.skipped[:5])
-        raise NoDocumentsError(
-            f"No readable documents in {names}"
-            + (f" ({detail})" if detail else "")
-            + f". Supported formats: {', '.join(sorted(SUPPORTED_SUFFIXES))}."
-        )
-    return result
+        yield document, FileNotice(source, repair) if repair else None
+
+
+def no_documents(
+    paths: Sequence[str | os.PathLike[str]] | str | os.PathLike[str], skipped: list[FileNotice]
+) -> NoDocumentsError:
+    """The error for paths that held nothing readable, with the first reasons why."""
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [paths]
+    names = ", ".join(os.fspath(p) for p in paths)
+    detail = "; ".join(str(n) for n in skipped[:5])
+    return NoDocumentsError(
+        f"No readable documents in {names}"
+        + (f" ({detail})" if detail else "")
+        + f". Supported formats: {', '.join(sorted(SUPPORTED_SUFFIXES))}."
+    )
 
 
 def load_file(

@@ -8,14 +8,16 @@ import sys
 import threading
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from qa.answer import AnswerSettings, compose_answer
 from qa.chunking import SPLITTER_VERSION, ChunkSettings, chunk_document, split_sentences
-from qa.documents import DEFAULT_MAX_FILE_BYTES, FileNotice, LoadResult, load_documents
+from qa.documents import DEFAULT_MAX_FILE_BYTES, FileNotice, find_files, no_documents, read_files
 from qa.embeddings import Embedder, SentenceTransformerEmbedder
 from qa.errors import IndexMismatchError, InputError, QAError, SkippedFileWarning
 from qa.generate import AnswerStream, WritingSettings
@@ -24,6 +26,7 @@ from qa.retrieval import RetrievalSettings, retrieve
 from qa.snapshot import DocumentEntry, Snapshot
 from qa.storage import FORMAT, FORMAT_VERSION, load_snapshot, read_manifest, rebuild_hint
 from qa.storage import save_snapshot as _save_snapshot
+from qa.stores import VectorStore, chunk_key, open_store, same_store, store_spec
 from qa.types import Answer, Document, Passage
 
 if TYPE_CHECKING:
@@ -33,6 +36,8 @@ MODES = ("extractive", "generate")
 
 PathLike = str | os.PathLike[str]
 MAX_K = 100
+BATCH_CHARACTERS = 200_000  # text read and embedded at a time: bounds the memory a build needs
+CHECKPOINT_SECONDS = 60.0  # a long build commits its work this often, so it can resume
 MAX_QUESTION_CHARS = 1000  # all-MiniLM-L6-v2 reads 256 word pieces, about this many characters
 
 
@@ -74,8 +79,14 @@ class Index:
         answering: AnswerSettings | None = None,
         model: LanguageModel | None = None,
         writing: WritingSettings | None = None,
+        store: str | VectorStore | None = None,
     ) -> None:
         self.path = Path(path) if path is not None else None
+        # Where chunk vectors live: "faiss" (default), "faiss:ivf", "milvus:./qa.db", ... or a
+        # VectorStore. Opened when first needed (it needs the embedding dimension).
+        self._store: VectorStore | None = None if isinstance(store, str | None) else store
+        self._store_spec = store_spec(store) if isinstance(store, str | None) else store.describe()
+        self._owns_store = True  # a detached copy never deletes from the shared store
         self.model = model  # for mode="generate"; None: the process's default, loaded on use
         self.writing = writing or WritingSettings()
         self.embedder: Embedder = embedder or SentenceTransformerEmbedder()
@@ -118,13 +129,25 @@ class Index:
             )
         index.roots = list(manifest.get("roots", []))
         index.created_at = manifest.get("created_at", index.created_at)
-        index._snapshot = snapshot
+        index._snapshot, index._store = snapshot, snapshot.store
+        index._store_spec = snapshot.store.describe()
+        if not snapshot.store.shared:
+            index._prune(snapshot)  # vectors a save kept for questions then in flight
         return index
+
+    @property
+    def store(self) -> VectorStore:
+        """Where this index keeps its chunk vectors."""
+        if self._store is None:
+            self._store = open_store(
+                self._store_spec, self.embedder.dimension, folder=None, create=True
+            )
+        return self._store
 
     @property
     def snapshot(self) -> Snapshot:
         if self._snapshot is None:
-            self._snapshot = Snapshot([], self.embedder.dimension)
+            self._snapshot = Snapshot([], self.embedder.dimension, self.store)
         return self._snapshot
 
     @property
@@ -184,8 +207,10 @@ class Index:
             answering=self.answering,
             model=self.model,
             writing=self.writing,
+            store=self.store,
         )
         copy._snapshot, copy.roots = self._snapshot, list(self.roots)
+        copy._owns_store = False  # its removals stay in its snapshot; the store is shared
         return copy
 
     # --- changing ------------------------------------------------------------------------
@@ -202,9 +227,16 @@ class Index:
         Unchanged files keep their vectors; new or changed files are embedded; documents
         no longer under `paths` are dropped.
         """
-        loaded = load_documents(paths, max_file_bytes=max_file_bytes)
+        files = find_files(paths)
         roots = [str(Path(p).expanduser().resolve()) for p in paths]
-        return self._apply(loaded, keep_others=False, roots=roots, progress=progress)
+        return self._apply(
+            paths,
+            files,
+            keep_others=False,
+            roots=roots,
+            progress=progress,
+            max_file_bytes=max_file_bytes,
+        )
 
     def add(
         self,
@@ -214,9 +246,16 @@ class Index:
         max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
     ) -> IndexReport:
         """Add the documents under `paths` (or update them if changed); keep everything else."""
-        loaded = load_documents(paths, max_file_bytes=max_file_bytes)
+        files = find_files(paths)
         roots = self.roots + [str(Path(p).expanduser().resolve()) for p in paths]
-        return self._apply(loaded, keep_others=True, roots=roots, progress=progress)
+        return self._apply(
+            paths,
+            files,
+            keep_others=True,
+            roots=roots,
+            progress=progress,
+            max_file_bytes=max_file_bytes,
+        )
 
     def remove(self, *sources: str) -> list[str]:
         """Drop the named documents (by source name or path); returns the names removed."""
@@ -226,7 +265,7 @@ class Index:
             kept = [e for e in snapshot.entries if e.document.path not in doomed]
             removed = [e.document.source for e in snapshot.entries if e.document.path in doomed]
             roots = [r for r in self.roots if r not in doomed]
-            self._commit(Snapshot(kept, snapshot.dimension), roots)
+            self._commit(Snapshot(kept, snapshot.dimension, self.store), roots)
             return removed
 
     def save(self, path: PathLike | None = None) -> None:
@@ -240,57 +279,111 @@ class Index:
 
     def _apply(
         self,
-        loaded: LoadResult,
+        paths: Sequence[PathLike],
+        files: list[tuple[Path, str]],
         *,
         keep_others: bool,
         roots: list[str],
         progress: bool | None,
+        max_file_bytes: int,
     ) -> IndexReport:
-        started = time.perf_counter()
-        for notice in loaded.skipped:
-            warnings.warn(f"Skipped {notice}", SkippedFileWarning, stacklevel=3)
+        """Read, embed and commit files a batch at a time.
+
+        Memory holds one batch of new text and vectors, not the whole corpus's. With a folder,
+        the work so far is committed every CHECKPOINT_SECONDS: an interrupted build keeps it,
+        and running it again embeds only what is left (unchanged files are recognised by hash).
+        """
+        from tqdm import tqdm
+
+        started = last_checkpoint = time.perf_counter()
+        if progress is None:
+            progress = sys.stderr.isatty()
         with self._write_lock:
-            snapshot = self.snapshot
-            old = snapshot.by_path
+            start = self.snapshot
+            current = {e.document.path: e for e in start.entries}  # in index order
             taken = (
-                {e.document.source: e.document.path for e in snapshot.entries}
-                if keep_others
-                else {}
+                {e.document.source: e.document.path for e in start.entries} if keep_others else {}
             )
-            report = IndexReport(skipped=loaded.skipped, repaired=loaded.repaired)
-            fresh: dict[str, DocumentEntry] = {}
-            to_embed: list[Document] = []
-            for document in loaded.documents:
+            report = IndexReport()
+            seen: set[str] = set()
+            batch: list[Document] = []
+            added: list[tuple[np.ndarray, np.ndarray]] = []
+            embedded = 0
+
+            def flush() -> None:
+                nonlocal embedded, batch
+                entries, count, vectors = self._embed(batch, progress=False)
+                current.update(entries)
+                added.append(vectors)
+                embedded += count
+                batch = []
+
+            reading = read_files(files, max_file_bytes=max_file_bytes)
+            for document, notice in tqdm(
+                reading,
+                total=len(files),
+                desc="Indexing",
+                unit="file",
+                disable=not progress,
+                leave=False,
+            ):
+                if document is None:
+                    assert notice is not None
+                    report.skipped.append(notice)
+                    warnings.warn(f"Skipped {notice}", SkippedFileWarning, stacklevel=3)
+                    continue
+                if notice is not None:
+                    report.repaired.append(notice)
                 document = _with_unique_source(document, taken)
                 taken[document.source] = document.path
-                previous = old.get(document.path)
+                seen.add(document.path)
+                previous = start.by_path.get(document.path)
                 if previous is not None and previous.document.sha256 == document.sha256:
-                    fresh[document.path] = _renamed(previous, document.source)
+                    current[document.path] = _renamed(previous, document.source)
                     report.unchanged.append(document.source)
-                else:
-                    to_embed.append(document)
-                    (report.updated if previous else report.added).append(document.source)
-            embedded, count = self._embed(to_embed, progress)
-            fresh.update(embedded)
-            entries: list[DocumentEntry] = []
-            for entry in snapshot.entries:  # keep the existing order, with new versions in place
-                path = entry.document.path
-                if path in fresh:
-                    entries.append(fresh.pop(path))
-                elif keep_others:
-                    entries.append(entry)
-                else:
-                    report.removed.append(entry.document.source)
-            entries.extend(fresh.values())
-            self._commit(Snapshot(entries, snapshot.dimension), sorted(set(roots)))
+                    continue
+                (report.updated if previous else report.added).append(document.source)
+                batch.append(document)
+                if sum(len(d.text) for d in batch) >= BATCH_CHARACTERS:
+                    flush()
+                    if self.path is not None and (
+                        time.perf_counter() - last_checkpoint >= CHECKPOINT_SECONDS
+                    ):
+                        self._commit(
+                            self._snapshot_of(current.values()),
+                            roots,
+                            _joined(added, start.dimension),
+                        )
+                        added, last_checkpoint = [], time.perf_counter()
+            if not seen:
+                raise no_documents(paths, report.skipped)
+            if batch:
+                flush()
+            if not keep_others:
+                for path, entry in list(current.items()):
+                    if path not in seen:
+                        report.removed.append(entry.document.source)
+                        del current[path]
+            self._commit(
+                self._snapshot_of(current.values()),
+                sorted(set(roots)),
+                _joined(added, start.dimension),
+            )
         return dataclasses.replace(
-            report, embedded_texts=count, seconds=time.perf_counter() - started
+            report, embedded_texts=embedded, seconds=time.perf_counter() - started
         )
+
+    def _snapshot_of(self, entries: Iterable[DocumentEntry]) -> Snapshot:
+        return Snapshot(list(entries), self.embedder.dimension, self.store)
 
     def _embed(
         self, documents: list[Document], progress: bool | None
-    ) -> tuple[dict[str, DocumentEntry], int]:
-        """Chunk and embed documents; every distinct text (chunk or sentence) is embedded once."""
+    ) -> tuple[dict[str, DocumentEntry], int, tuple[np.ndarray, np.ndarray]]:
+        """Chunk and embed documents; every distinct text (chunk or sentence) is embedded once.
+
+        Returns the entries, how many texts were embedded, and the chunk keys and vectors
+        for the store.
+        """
         pieces = []
         texts: dict[str, int] = {}
         for document in documents:
@@ -304,24 +397,59 @@ class Index:
         if progress is None:
             progress = sys.stderr.isatty()
         vectors = self.embedder.embed(list(texts), progress=progress)
-        entries = {
-            document.path: DocumentEntry(
+        entries: dict[str, DocumentEntry] = {}
+        keys: list[int] = []
+        rows: list[int] = []
+        for document, sentences, chunks, chunk_ids, sentence_ids in pieces:
+            chunk_keys = np.array(
+                [chunk_key(document.sha256, n, self._key_settings()) for n in range(len(chunks))],
+                dtype=np.int64,
+            )
+            entries[document.path] = DocumentEntry(
                 document=document,
                 sentences=tuple(sentences),
                 chunks=tuple(chunks),
-                chunk_vectors=vectors[chunk_ids].reshape(-1, vectors.shape[1]),
+                chunk_keys=chunk_keys,
                 sentence_vectors=vectors[sentence_ids].reshape(-1, vectors.shape[1]),
             )
-            for document, sentences, chunks, chunk_ids, sentence_ids in pieces
-        }
-        return entries, len(texts)
+            keys.extend(chunk_keys.tolist())
+            rows.extend(chunk_ids)
+        added = (np.array(keys, dtype=np.int64), vectors[rows].reshape(-1, vectors.shape[1]))
+        return entries, len(texts), added
 
-    def _commit(self, snapshot: Snapshot, roots: list[str]) -> None:
-        # Save first: what a reader sees is always what is on disk.
+    def _key_settings(self) -> str:
+        # A chunk's key depends on its file's content and on how it was cut and embedded.
+        c = self.chunking
+        return f"{c.size}/{c.overlap}/{SPLITTER_VERSION}/{self.embedder.name}"
+
+    def _commit(
+        self,
+        snapshot: Snapshot,
+        roots: list[str],
+        added: tuple[np.ndarray, np.ndarray] | None = None,
+    ) -> None:
+        """Make `snapshot` the index: vectors stored first, then saved, then shown.
+
+        What a reader sees is always on disk. Vectors of dropped chunks leave the store only
+        after the swap, so a question already in flight still finds them.
+        """
+        previous = self._snapshot
+        if added is not None and len(added[0]):
+            self.store.add(*added)
         if self.path is not None:
             _save_snapshot(self.path, snapshot, self._manifest(snapshot, roots))
         self._snapshot = snapshot
         self.roots = roots
+        if self._owns_store:
+            if previous is not None:
+                self.store.remove(np.setdiff1d(previous.keys, snapshot.keys))
+            self._prune(snapshot)
+
+    def _prune(self, snapshot: Snapshot) -> None:
+        """Drop stored vectors no chunk of `snapshot` uses: left by a crash between storing
+        and saving, by a detached copy, or kept in a save for questions in flight."""
+        if len(self.store) > len(np.unique(snapshot.keys)):
+            self.store.remove(np.setdiff1d(self.store.keys(), snapshot.keys))
 
     def _manifest(self, snapshot: Snapshot, roots: list[str]) -> dict[str, Any]:
         return {
@@ -356,6 +484,15 @@ class Index:
         }
 
 
+def _joined(
+    parts: list[tuple[np.ndarray, np.ndarray]], dimension: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Keys and vectors of several batches as one pair of arrays."""
+    if not parts:
+        return np.zeros(0, dtype=np.int64), np.zeros((0, dimension), dtype=np.float32)
+    return np.concatenate([k for k, _ in parts]), np.concatenate([v for _, v in parts])
+
+
 def build_index(
     paths: Sequence[PathLike] | PathLike,
     *,
@@ -365,11 +502,15 @@ def build_index(
     chunk_overlap: int | None = None,
     progress: bool | None = None,
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
+    store: str | None = None,
 ) -> Index:
     """Index the files and folders in `paths` into the folder `path`, and return the Index.
 
-    An index already in `path`, built with the same model and chunking, is updated: only new
-    or changed files are embedded, and files no longer present are dropped.
+    An index already in `path`, built with the same model, chunking and store, is updated:
+    only new or changed files are embedded, and files no longer present are dropped.
+    `store` is where chunk vectors live: "faiss" (the default: exact search, switching to IVF
+    above 100,000 chunks), "faiss:flat", "faiss:ivf", "milvus:./qa.db" (Milvus Lite) or
+    "milvus:http://host:19530".
     """
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
@@ -378,14 +519,16 @@ def build_index(
         size=defaults.size if chunk_size is None else chunk_size,
         overlap=defaults.overlap if chunk_overlap is None else chunk_overlap,
     )
-    index = _reusable(Path(path), embedder, chunking)
+    index = _reusable(Path(path), embedder, chunking, store)
     if index is None:
-        index = Index(path, embedder=embedder, chunking=chunking)
+        index = Index(path, embedder=embedder, chunking=chunking, store=store)
     index.report = index.sync(paths, progress=progress, max_file_bytes=max_file_bytes)
     return index
 
 
-def _reusable(folder: Path, embedder: Embedder | None, chunking: ChunkSettings) -> Index | None:
+def _reusable(
+    folder: Path, embedder: Embedder | None, chunking: ChunkSettings, store: str | None
+) -> Index | None:
     """The index saved in `folder` if its vectors can be reused with these settings."""
     try:
         manifest = read_manifest(folder)
@@ -396,6 +539,7 @@ def _reusable(folder: Path, embedder: Embedder | None, chunking: ChunkSettings) 
         stored.get("size") != chunking.size
         or stored.get("overlap") != chunking.overlap
         or stored.get("splitter_version") != SPLITTER_VERSION
+        or (store is not None and not same_store(store_spec(store), manifest.get("store", {})))
     ):
         return None
     try:

@@ -1,4 +1,4 @@
-"""Hybrid retrieval: dense (FAISS) and BM25 candidates, re-scored on four signals and fused.
+"""Hybrid retrieval: dense (vector store) and BM25 candidates, re-scored on four signals.
 
 Measured on the SQuAD sample (docs/evaluation.md), a weighted sum of per-chunk signals beats
 reciprocal rank fusion of the two rankings: recall@1 0.878 against 0.806.
@@ -65,8 +65,12 @@ def retrieve(
     if size == 0 or k <= 0:
         return []
     depth = min(max(settings.candidates, k), size)
-    _, found = snapshot.faiss_index.search(query_vector.reshape(1, -1), depth)
-    dense_rows = [int(r) for r in found[0] if r >= 0]
+    # Ask for a few more than needed: the shared store may hold keys this snapshot does not.
+    found, similarity = snapshot.store.search(query_vector, depth + max(10, depth // 4))
+    found_rows = snapshot.rows_of(found)
+    known = found_rows >= 0
+    dense_rows = [int(r) for r in found_rows[known][:depth]]
+    dense_scores = dict(zip(dense_rows, similarity[known][:depth].tolist(), strict=True))
     keyword = snapshot.bm25.top(query_terms, depth)
     if settings.fusion == "rrf":
         fused: dict[int, float] = {}
@@ -81,8 +85,12 @@ def retrieve(
     keyword_scores = np.array([bm25.get(int(r), 0.0) for r in rows])
     if keyword_scores.max() > 0:
         keyword_scores /= keyword_scores.max()
+    cosine = np.array([dense_scores.get(int(r), np.nan) for r in rows])
+    unscored = np.isnan(cosine)  # found by BM25 alone: fetch its vector to score it
+    if unscored.any():
+        cosine[unscored] = snapshot.chunk_vectors(rows[unscored]) @ query_vector
     scores = (
-        settings.dense_weight * (snapshot.faiss_index.reconstruct_batch(rows) @ query_vector)
+        settings.dense_weight * cosine
         + settings.sentence_weight * _best_sentence(snapshot, rows, query_vector)
         + settings.keyword_weight * keyword_scores
         + settings.coverage_weight * snapshot.bm25.coverage(query_terms, rows)

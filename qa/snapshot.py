@@ -1,7 +1,9 @@
-"""An immutable view of everything indexed: documents, sentences, chunks, vectors, BM25.
+"""An immutable view of everything indexed: documents, sentences, chunks, BM25, and which
+chunk keys of the (shared) vector store belong to it.
 
 Changing an index builds a new Snapshot and swaps it in, so a question being answered always
-sees one consistent state, whatever another thread is adding or removing.
+sees one consistent state, whatever another thread is adding or removing. The vector store
+is shared and changes under it; a snapshot ignores keys it does not know.
 """
 
 from __future__ import annotations
@@ -10,11 +12,11 @@ import bisect
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
 
 import numpy as np
 
 from qa.lexical import Bm25
+from qa.stores import VectorStore
 from qa.types import Chunk, Document, Span
 
 
@@ -25,8 +27,8 @@ class DocumentEntry:
     document: Document
     sentences: tuple[Span, ...]
     chunks: tuple[Chunk, ...]
-    chunk_vectors: np.ndarray  # (len(chunks), dimension), float32, normalised
-    sentence_vectors: np.ndarray  # (len(sentences), dimension)
+    chunk_keys: np.ndarray  # int64, one per chunk: where its vector is in the store
+    sentence_vectors: np.ndarray  # (len(sentences), dimension), float32, normalised
 
 
 class Snapshot:
@@ -36,14 +38,13 @@ class Snapshot:
         self,
         entries: Sequence[DocumentEntry],
         dimension: int,
+        store: VectorStore,
         *,
-        faiss_index: Any = None,
         bm25: Bm25 | None = None,
     ) -> None:
-        import faiss
-
         self.entries = tuple(entries)
         self.dimension = dimension
+        self.store = store
         self.chunks: list[Chunk] = [c for e in self.entries for c in e.chunks]
         # Row of each chunk -> its entry, and where each entry's sentences begin globally.
         self.chunk_entry = np.repeat(
@@ -52,13 +53,26 @@ class Snapshot:
         counts = [len(e.sentences) for e in self.entries]
         self.sentence_base = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
         self.sentence_vectors = _stack([e.sentence_vectors for e in self.entries], dimension)
-        if faiss_index is None:
-            faiss_index = faiss.IndexFlatIP(dimension)
-            faiss_index.add(_stack([e.chunk_vectors for e in self.entries], dimension))
-        self.faiss_index = faiss_index
+        self.keys = np.concatenate(
+            [np.zeros(0, dtype=np.int64)] + [e.chunk_keys for e in self.entries]
+        ).astype(np.int64)
+        self._key_order = np.argsort(self.keys, kind="stable")
+        self._sorted_keys = self.keys[self._key_order]
         self.bm25 = bm25 if bm25 is not None else Bm25.build([c.text for c in self.chunks])
         self.by_path = {e.document.path: e for e in self.entries}
         self.by_source = {e.document.source: e for e in self.entries}
+
+    def rows_of(self, keys: np.ndarray) -> np.ndarray:
+        """The chunk row of each key, or -1 for keys this snapshot does not hold."""
+        if not len(self._sorted_keys):
+            return np.full(len(keys), -1, dtype=np.int64)
+        at = np.minimum(np.searchsorted(self._sorted_keys, keys), len(self._sorted_keys) - 1)
+        known = self._sorted_keys[at] == keys
+        return np.where(known, self._key_order[at], -1)
+
+    def chunk_vectors(self, rows: np.ndarray) -> np.ndarray:
+        """The stored vectors of these chunk rows."""
+        return self.store.get(self.keys[rows])
 
     @cached_property
     def sentence_count(self) -> int:

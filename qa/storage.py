@@ -25,17 +25,18 @@ import numpy as np
 from qa.errors import IndexCorruptError, IndexMismatchError, IndexNotFoundError
 from qa.lexical import Bm25
 from qa.snapshot import DocumentEntry, Snapshot
+from qa.stores import StoreError, VectorStore, open_store
 from qa.types import Chunk, Document, Page, Span
 
 FORMAT = "qa-index"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: chunk vectors in a vector store, found by key
 MANIFEST = "manifest.json"
 _FILES = (
     "documents.jsonl",
     "chunks.jsonl",
+    "chunk_keys.npy",
     "sentences.npy",
     "sentence_vectors.npy",
-    "chunk_vectors.faiss",
 )
 
 
@@ -52,9 +53,10 @@ def _quote(text: str) -> str:
 
 
 def save_snapshot(folder: Path, snapshot: Snapshot, manifest: dict[str, Any]) -> dict[str, Any]:
-    """Write `snapshot` into `folder` and point the manifest at it; returns the manifest."""
-    import faiss
+    """Write `snapshot` into `folder` and point the manifest at it; returns the manifest.
 
+    A FAISS store is written into the data folder with the rest; a Milvus store keeps itself.
+    """
     folder.mkdir(parents=True, exist_ok=True)
     with _locked(folder):
         staging = Path(tempfile.mkdtemp(prefix=".tmp-data-", dir=folder))
@@ -80,10 +82,13 @@ def save_snapshot(folder: Path, snapshot: Snapshot, manifest: dict[str, Any]) ->
             ).reshape(-1, 2)
             np.save(staging / "sentences.npy", spans)
             np.save(staging / "sentence_vectors.npy", snapshot.sentence_vectors)
-            faiss.write_index(snapshot.faiss_index, str(staging / "chunk_vectors.faiss"))
+            np.save(staging / "chunk_keys.npy", snapshot.keys)
+            snapshot.store.save(staging)
             snapshot.bm25.save(staging / "bm25")
             manifest = dict(manifest)
-            manifest["files"] = {name: _sha256(staging / name) for name in _FILES}
+            manifest["store"] = snapshot.store.describe()
+            stored = [p.name for p in staging.iterdir() if p.is_file()]
+            manifest["files"] = {name: _sha256(staging / name) for name in sorted(stored)}
             for path in staging.rglob("*"):
                 if path.is_file():
                     _fsync(path)
@@ -143,15 +148,19 @@ def _read_checked(folder: Path, manifest: dict[str, Any]) -> Snapshot:
     try:
         data = folder / str(manifest["data"])
         files = manifest["files"]
-        for name in _FILES:
-            if _sha256(data / name) != files[name]:
+        for name in sorted(set(_FILES) | set(files)):
+            if name not in files or _sha256(data / name) != files[name]:
                 raise IndexCorruptError(
                     f"The index file {data / name} does not match its manifest (damaged or "
                     f"changed by hand). Rebuild with: {hint}"
                 )
-        return _read_data(data, int(manifest["embedding_dimension"]))
+        dimension = int(manifest["embedding_dimension"])
+        store = open_store(manifest["store"], dimension, folder=data, create=False)
+        return _read_data(data, dimension, store)
     except IndexCorruptError:
         raise
+    except StoreError as error:
+        raise IndexCorruptError(f"{error}. Rebuild with: {hint}") from error
     except (OSError, KeyError, ValueError, TypeError, RuntimeError) as error:
         raise IndexCorruptError(
             f"The index in {folder} cannot be read ({type(error).__name__}: {error}). "
@@ -159,13 +168,8 @@ def _read_checked(folder: Path, manifest: dict[str, Any]) -> Snapshot:
         ) from error
 
 
-def _read_data(data: Path, dimension: int) -> Snapshot:
-    import faiss
-
-    faiss_index = faiss.read_index(str(data / "chunk_vectors.faiss"))
-    if faiss_index.d != dimension:
-        raise ValueError(f"vectors have dimension {faiss_index.d}, manifest says {dimension}")
-    chunk_vectors = faiss_index.reconstruct_n(0, faiss_index.ntotal)
+def _read_data(data: Path, dimension: int, store: VectorStore) -> Snapshot:
+    keys = np.load(data / "chunk_keys.npy")
     sentence_vectors = np.load(data / "sentence_vectors.npy")
     spans = np.load(data / "sentences.npy")
     with open(data / "chunks.jsonl", encoding="utf-8") as lines:
@@ -191,14 +195,19 @@ def _read_data(data: Path, dimension: int) -> Snapshot:
                         for s, e in spans[sentence_at : sentence_at + n_sentences]
                     ),
                     chunks=tuple(chunks[chunk_at:chunk_end]),
-                    chunk_vectors=chunk_vectors[chunk_at:chunk_end],
+                    chunk_keys=keys[chunk_at:chunk_end],
                     sentence_vectors=sentence_vectors[sentence_at : sentence_at + n_sentences],
                 )
             )
             chunk_at, sentence_at = chunk_end, sentence_at + n_sentences
-    if chunk_at != len(chunks) or sentence_at != len(spans) or len(spans) != len(sentence_vectors):
+    if (
+        chunk_at != len(chunks)
+        or len(keys) != len(chunks)
+        or sentence_at != len(spans)
+        or len(spans) != len(sentence_vectors)
+    ):
         raise ValueError("the chunk and sentence tables do not match the documents")
-    return Snapshot(entries, dimension, faiss_index=faiss_index, bm25=Bm25.load(data / "bm25"))
+    return Snapshot(entries, dimension, store, bm25=Bm25.load(data / "bm25"))
 
 
 @contextlib.contextmanager

@@ -7,10 +7,18 @@ from qa.errors import InputError
 from qa.lexical import terms
 from qa.retrieval import RetrievalSettings, retrieve
 from qa.snapshot import DocumentEntry, Snapshot
+from qa.stores import FaissStore
 from qa.types import Chunk, Document, Span
 
+VECTORS = {
+    "a": ("The embassy moved to Doha.", [1, 0, 0, 0]),
+    "b": ("Kazakhstan updated its list of banned groups.", [0, 1, 0, 0]),
+    "c": ("The envoy talked about aid and the embassy.", [0.6, 0.8, 0, 0]),
+    "d": ("Nothing relevant here at all.", [0, 0, 0, 1]),
+}
 
-def entry(name: str, text: str, vector: list[float]) -> DocumentEntry:
+
+def entry(key: int, name: str, text: str, vector: np.ndarray) -> DocumentEntry:
     document = Document(source=name, path=f"/docs/{name}", text=text, sha256=name)
     chunk = Chunk(
         id=f"{name}#0",
@@ -21,22 +29,19 @@ def entry(name: str, text: str, vector: list[float]) -> DocumentEntry:
         first_sentence=0,
         end_sentence=1,
     )
-    v = np.array([vector], dtype=np.float32)
-    v /= np.linalg.norm(v)
-    return DocumentEntry(document, (Span(0, len(text)),), (chunk,), v, v)
+    keys = np.array([key], dtype=np.int64)
+    return DocumentEntry(document, (Span(0, len(text)),), (chunk,), keys, vector[None, :])
 
 
 @pytest.fixture
 def snapshot() -> Snapshot:
-    return Snapshot(
-        [
-            entry("a", "The embassy moved to Doha.", [1, 0, 0, 0]),
-            entry("b", "Kazakhstan updated its list of banned groups.", [0, 1, 0, 0]),
-            entry("c", "The envoy talked about aid and the embassy.", [0.6, 0.8, 0, 0]),
-            entry("d", "Nothing relevant here at all.", [0, 0, 0, 1]),
-        ],
-        dimension=4,
-    )
+    store = FaissStore(4, kind="flat")
+    entries = []
+    for key, (name, (text, vector)) in enumerate(VECTORS.items(), start=100):
+        v = np.array(vector, dtype=np.float32) / np.linalg.norm(vector)
+        store.add(np.array([key]), v[None, :])
+        entries.append(entry(key, name, text, v))
+    return Snapshot(entries, 4, store)
 
 
 def query(vector: list[float]) -> np.ndarray:
@@ -96,7 +101,15 @@ def test_k_larger_than_the_index_returns_everything_once(snapshot):
 
 
 def test_empty_index_returns_nothing():
-    assert retrieve(Snapshot([], 4), query([1, 0, 0, 0]), ["x"], 5, RetrievalSettings()) == []
+    empty = Snapshot([], 4, FaissStore(4))
+    assert retrieve(empty, query([1, 0, 0, 0]), ["x"], 5, RetrievalSettings()) == []
+
+
+def test_vectors_the_snapshot_does_not_know_are_ignored(snapshot):
+    # Another snapshot's chunk (or one a crash left) sits in the shared store, nearest of all.
+    snapshot.store.add(np.array([999]), query([1, 0.05, 0, 0])[None, :])
+    hits = retrieve(snapshot, query([1, 0.05, 0, 0]), [], 4, RetrievalSettings())
+    assert [row for row, _ in hits] == [0, 2, 1, 3]
 
 
 @pytest.mark.parametrize(

@@ -36,12 +36,28 @@ def test_manifest_records_format_model_chunking_and_document_hashes(saved, tmp_p
     data = saved / m["data"]
     assert sorted(p.name for p in data.iterdir()) == [
         "bm25",
-        "chunk_vectors.faiss",
+        "chunk_keys.npy",
         "chunks.jsonl",
         "documents.jsonl",
         "sentence_vectors.npy",
         "sentences.npy",
+        "vectors.faiss",
     ]
+    assert m["store"] == {
+        "type": "faiss",
+        "kind": "auto",
+        "nprobe": 48,
+        "ivf_threshold": 100_000,
+        "searching": "flat",
+    }
+    assert set(m["files"]) == {
+        "chunk_keys.npy",
+        "chunks.jsonl",
+        "documents.jsonl",
+        "sentence_vectors.npy",
+        "sentences.npy",
+        "vectors.faiss",
+    }
 
 
 def test_saving_again_leaves_one_data_folder(saved, write, tmp_path, fake_embedder):
