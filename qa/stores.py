@@ -279,11 +279,16 @@ class MilvusStore:
         *,
         collection: str = "qa_chunks",
         index_type: str = "AUTOINDEX",
+        nlist: int = 1024,
+        nprobe: int = DEFAULT_NPROBE,
         create: bool = True,
     ) -> None:
+        # Milvus Lite builds only FLAT and IVF_FLAT (AUTOINDEX becomes FLAT there); a server
+        # also has HNSW and the rest. nlist and nprobe apply to the IVF kinds.
         self.uri = uri
         self.collection = collection
         self.index_type = index_type
+        self.nlist, self.nprobe = nlist, nprobe
         self._dimension = dimension
         self._lock = threading.RLock()
         try:
@@ -313,7 +318,10 @@ class MilvusStore:
         schema.add_field("id", DataType.INT64, is_primary=True)
         schema.add_field("vector", DataType.FLOAT_VECTOR, dim=self._dimension)
         params = self._client.prepare_index_params()
-        params.add_index(field_name="vector", index_type=self.index_type, metric_type="IP")
+        extra = {"nlist": self.nlist} if self.index_type.startswith("IVF") else {}
+        params.add_index(
+            field_name="vector", index_type=self.index_type, metric_type="IP", params=extra
+        )
         self._client.create_collection(self.collection, schema=schema, index_params=params)
 
     def _check_dimension(self) -> None:
@@ -350,7 +358,7 @@ class MilvusStore:
                 self.collection,
                 data=[np.asarray(query, dtype=np.float32).tolist()],
                 limit=k,
-                search_params={"metric_type": "IP"},
+                search_params={"metric_type": "IP", "params": {"nprobe": self.nprobe}},
             )[0]
         return (
             np.array([h["id"] for h in hits], dtype=np.int64),
@@ -399,6 +407,20 @@ class MilvusStore:
             "collection": self.collection,
             "index_type": self.index_type,
         }
+
+    def wait_until_indexed(self, timeout: float = 3600.0) -> None:
+        """Block until Milvus has indexed every row (it indexes sealed segments in the
+        background; until then searches scan them)."""
+        import time
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._lock, _milvus_errors("Cannot read Milvus index progress"):
+                state = self._client.describe_index(self.collection, "vector")
+            if not state.get("pending_index_rows"):
+                return
+            time.sleep(0.5)
+        raise StoreError(f"Milvus did not finish indexing within {timeout:.0f} s")
 
     def drop(self) -> None:
         """Delete the whole collection."""
