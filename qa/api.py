@@ -37,9 +37,8 @@ def default_index() -> Index:
             try:
                 _default = Index.load(path)
             except IndexNotFoundError:
-                # $QA_STORE picks the vector store of a new default index ("milvus:./qa.db").
-                store = os.environ.get("QA_STORE") or None
-                _default = build_index([default_corpus()], path=path, store=store)
+                # A new index's vectors go where $QA_STORE says ("milvus:./qa.db"), or FAISS.
+                _default = build_index([default_corpus()], path=path)
         return _default
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import math
+import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -501,5 +502,6 @@ def same_store(wanted: dict[str, Any], stored: dict[str, Any]) -> bool:
 
 
 def store_spec(setting: str | None) -> dict[str, Any]:
-    """The store a setting names, or the default: FAISS, exact until it grows large."""
+    """The store a setting names; else $QA_STORE; else FAISS, exact until it grows large."""
+    setting = setting or os.environ.get("QA_STORE") or None
     return parse_store(setting) if setting else {"type": "faiss", "kind": "auto"}

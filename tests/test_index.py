@@ -7,6 +7,15 @@ import pytest
 from qa import Index, build_index, load_index
 from qa.errors import InputError, NoDocumentsError, SkippedFileWarning
 
+
+@pytest.fixture(autouse=True, params=["faiss", "milvus"])
+def each_store(request, monkeypatch, tmp_path):
+    """Every test here runs on FAISS and again on Milvus Lite ($QA_STORE: new indexes' store)."""
+    if request.param == "milvus":
+        monkeypatch.setenv("QA_STORE", f"milvus:{tmp_path / 'vectors.db'}#qa_test")
+    return request.param
+
+
 DOHA = "The embassy has been operating from Doha since 2021. It offers consular services."
 ASTANA = "Kazakhstan removed the Taliban from its list of banned groups. Astana audits the list."
 
