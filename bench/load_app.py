@@ -29,18 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
 from app_server import running_app  # type: ignore[import-not-found]  # noqa: E402
-
-# Each question with words its answer must contain.
-QUESTIONS = [
-    ("Where has the US embassy in Afghanistan been operating from?", "Doha"),
-    ("When was the US embassy in Kabul closed?", "August 2021"),
-    ("Who is the US special envoy for Afghanistan?", "Thomas West"),
-    ("Which country removed the Taliban from its list of banned organizations?", "Kazakhstan"),
-    ("Which faction within the Taliban is backed by the Pakistani military?", "Haqqani"),
-    ("What do major powers demand from the Taliban?", "inclusive government"),
-    ("What threatens Taliban credibility?", "ISIS-K"),
-    ("Where does Georgi Asatryan teach?", "Lomonosov Moscow State University"),
-]
+from tests_support import ARTICLE_QUESTIONS as QUESTIONS  # type: ignore[import-not-found]  # noqa: E402
 
 
 @dataclass
