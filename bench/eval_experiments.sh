@@ -13,7 +13,9 @@ run() {
 }
 INITIAL="--set retrieval.fusion=rrf --set answering.dense_weight=0.6
   --set answering.coverage_weight=0.4 --set answering.passage_weight=0
-  --set answering.max_sentences=2 --set answering.margin=0.06 --set answering.min_support=0.45"
+  --set answering.max_sentences=2 --set answering.margin=0.06 --set answering.min_support=0.45
+  --set answering.novelty_weight=0 --set answering.length_weight=0
+  --set answering.answer_type_weight=0"
 W="--workdir $OUT/work-800"
 run defaults $W --plot "$OUT/defaults.png"
 run initial $W $INITIAL
@@ -21,6 +23,10 @@ run rrf $W --set retrieval.fusion=rrf
 for t in 0.45 0.47 0.49 0.55; do run "threshold-$t" $W --set answering.min_support=$t; done
 run no-coverage $W --set retrieval.coverage_weight=0
 run no-sentence $W --set retrieval.sentence_weight=0
+run no-answer-type $W --set answering.answer_type_weight=0
+run no-novelty $W --set answering.novelty_weight=0 --set answering.length_weight=0
+run no-ranking $W --set answering.novelty_weight=0 --set answering.length_weight=0 \
+    --set answering.answer_type_weight=0
 run chunks-400 --workdir "$OUT/work-400" --set chunking.size=400 --set chunking.overlap=100
 run chunks-1200 --workdir "$OUT/work-1200" --set chunking.size=1200 --set chunking.overlap=200
 .venv/bin/python bench/eval_table.py $(for f in "$OUT"/*.json; do

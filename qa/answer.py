@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -22,6 +24,12 @@ class AnswerSettings:
     A sentence's support = dense_weight * cosine(question, sentence)
     + coverage_weight * the IDF-weighted share of the question's terms it contains
     + passage_weight * the retrieval score of the passage holding it.
+    The answer is refused when no sentence has min_support. Which sentences are quoted is
+    decided by their rank = support
+    + novelty_weight * the share of the sentence's terms the question does not hold
+    - length_weight * ln(1 + its number of terms)
+    - answer_type_weight when the question asks for a number, date or name it lacks.
+    (An answer says something the question does not, briefly, and of the kind asked for.)
     The weights and thresholds were chosen with `qa eval` (docs/evaluation.md).
     """
 
@@ -29,8 +37,11 @@ class AnswerSettings:
     dense_weight: float = 0.3
     coverage_weight: float = 0.3
     passage_weight: float = 0.4
+    novelty_weight: float = 0.2
+    length_weight: float = 0.02
+    answer_type_weight: float = 0.08
     max_sentences: int = 3
-    margin: float = 0.1  # extra sentences must score within this of the best one
+    margin: float = 0.1  # extra sentences must rank within this of the best one
     evidence_passages: int = 5  # the answer draws on at most this many of the top passages
 
     def __post_init__(self) -> None:
@@ -39,6 +50,9 @@ class AnswerSettings:
         weights = (self.dense_weight, self.coverage_weight, self.passage_weight)
         if min(weights) < 0 or sum(weights) == 0:
             raise InputError(f"support weights must be 0 or more and not all 0, got {weights}")
+        ranking = (self.novelty_weight, self.length_weight, self.answer_type_weight)
+        if min(ranking) < 0:
+            raise InputError(f"ranking weights must be 0 or more, got {ranking}")
         if self.max_sentences < 1:
             raise InputError(f"max_sentences must be at least 1, got {self.max_sentences}")
         if self.margin < 0:
@@ -52,7 +66,8 @@ class Evidence:
     """A candidate sentence with the scores that rank it."""
 
     sentence_row: int
-    support: float
+    support: float  # how well it supports the question: decides whether to answer at all
+    rank: float  # support adjusted for what makes a good answer: decides what is quoted
     dense: float
     coverage: float
     passage: float
@@ -62,11 +77,11 @@ class Evidence:
 def score_sentences(
     snapshot: Snapshot,
     hits: Sequence[tuple[int, float]],
+    question: str,
     query_vector: np.ndarray,
-    query_terms: Sequence[str],
     settings: AnswerSettings,
 ) -> list[Evidence]:
-    """Every sentence of the retrieved chunks, best supported first."""
+    """Every sentence of the retrieved chunks, best ranked first."""
     passage_of: dict[int, float] = {}  # a sentence in two overlapping chunks takes the better
     for row, score in hits:
         for sentence_row in snapshot.sentence_rows(row):
@@ -75,12 +90,15 @@ def score_sentences(
     if not sentence_rows:
         return []
     dense = snapshot.sentence_vectors[sentence_rows] @ query_vector
-    weights = {t: snapshot.bm25.idf(t) for t in set(query_terms)}
+    weights = {t: snapshot.bm25.idf(t) for t in set(terms(question))}
     total = sum(weights.values())
+    wanted = expected_kind(question)
     evidence = []
     for sentence_row, cosine in zip(sentence_rows, dense.tolist(), strict=True):
         entry, span = snapshot.sentence_span(sentence_row)
-        present = set(terms(entry.document.text[span.start : span.end]))
+        text = entry.document.text[span.start : span.end]
+        sentence_terms = terms(text)
+        present = set(sentence_terms)
         matched = {t for t in weights if t in present or any(_near(t, p) for p in present)}
         adds = any(not (p in weights or any(_near(p, t) for t in weights)) for p in present)
         if len(present) <= 2 and not adds:
@@ -92,9 +110,59 @@ def score_sentences(
             + settings.coverage_weight * coverage
             + settings.passage_weight * passage
         )
-        evidence.append(Evidence(sentence_row, support, cosine, coverage, passage, adds))
-    evidence.sort(key=lambda e: (-e.support, e.sentence_row))
+        novelty = sum(t not in weights for t in sentence_terms) / len(sentence_terms)
+        rank = (
+            support
+            + settings.novelty_weight * novelty
+            - settings.length_weight * math.log1p(len(sentence_terms))
+            - settings.answer_type_weight * (not holds_kind(text, question, wanted))
+        )
+        evidence.append(Evidence(sentence_row, support, rank, cosine, coverage, passage, adds))
+    evidence.sort(key=lambda e: (-e.rank, e.sentence_row))
     return evidence
+
+
+_NUMBER_QUESTION = re.compile(
+    r"\b(when|how (many|much|long|old|far|large|big|tall|high|often)"
+    r"|(what|which|in what) (year|percentage|percent|number|date|age|decade|century))\b"
+)
+_NAME_QUESTION = re.compile(r"\b(who|whom|whose|where)\b")
+_MONTHS = "january february march april may june july august september october november december"
+_NUMBER_WORDS = frozenset(
+    (
+        _MONTHS + " one two three four five six seven eight nine ten eleven twelve twenty"
+        " thirty forty fifty hundred thousand million billion dozen first second third half"
+    ).split()
+)
+_WORDS = re.compile(r"\w+")
+
+
+def expected_kind(question: str) -> str | None:
+    """What kind of answer the question asks for: "number" (dates too), "name", or None.
+
+    "When was it closed?" -> "number"; "Who is the envoy?" -> "name"; "Why ...?" -> None.
+    """
+    lowered = question.lower()
+    if _NUMBER_QUESTION.search(lowered):
+        return "number"
+    if _NAME_QUESTION.search(lowered):
+        return "name"
+    return None
+
+
+def holds_kind(sentence: str, question: str, kind: str | None) -> bool:
+    """Whether `sentence` holds a word of `kind` that the question does not already hold."""
+    if kind is None:
+        return True
+    asked = {w.lower() for w in _WORDS.findall(question)}
+    words = _WORDS.findall(sentence)
+    if kind == "number":
+        return any(
+            w.lower() not in asked and (w.lower() in _NUMBER_WORDS or any(c.isdigit() for c in w))
+            for w in words
+        )
+    # A capitalised word past the first: a name, a place, an organisation.
+    return any(w[0].isupper() and w.lower() not in asked for w in words[1:])
 
 
 def _near(a: str, b: str) -> bool:
@@ -124,15 +192,15 @@ def compose_answer(
     passages = [_passage(snapshot, row, score) for row, score in hits]
     # Asking for more passages shows more, but the answer reads only the best few.
     evidence = score_sentences(
-        snapshot, hits[: settings.evidence_passages], query_vector, terms(question), settings
+        snapshot, hits[: settings.evidence_passages], question, query_vector, settings
     )
-    if not evidence or evidence[0].support < settings.min_support:
+    if not evidence or max(e.support for e in evidence) < settings.min_support:
         return Answer(question=question, text=NOT_FOUND, answered=False, passages=passages)
-    floor = max(settings.min_support, evidence[0].support - settings.margin)
+    floor = evidence[0].rank - settings.margin
     chosen: list[Evidence] = []
     seen_quotes: set[str] = set()
     for item in evidence:
-        if len(chosen) == settings.max_sentences or item.support < floor:
+        if len(chosen) == settings.max_sentences or item.rank < floor:
             break
         entry, span = snapshot.sentence_span(item.sentence_row)
         key = " ".join(entry.document.text[span.start : span.end].split()).lower()

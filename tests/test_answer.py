@@ -3,7 +3,7 @@
 import pytest
 
 from qa import AnswerSettings, Index
-from qa.answer import NOT_FOUND
+from qa.answer import NOT_FOUND, expected_kind, holds_kind
 from qa.errors import InputError
 
 TEXT = (
@@ -82,6 +82,7 @@ def test_answer_to_dict_is_plain_json_data(index):
         {"max_sentences": 0},
         {"margin": -1},
         {"evidence_passages": 0},
+        {"novelty_weight": -0.1},
     ],
 )
 def test_bad_answer_settings_are_rejected(kwargs):
@@ -100,3 +101,58 @@ def test_a_title_repeating_the_question_is_not_cited_as_extra_evidence(fake_embe
     assert [c.quote for c in answer.citations] == [
         "The Lunar Garden Society was founded in 1987 by Mira Okonkwo in Tallinn."
     ]
+
+
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("When was the embassy in Kabul closed?", "number"),
+        ("How many countries recognise the Taliban?", "number"),
+        ("In what year did the talks begin?", "number"),
+        ("Who is the special envoy?", "name"),
+        ("Where does Georgi Asatryan teach?", "name"),
+        ("Why did the embassy close?", None),
+        ("What do major powers demand?", None),
+    ],
+)
+def test_the_kind_of_answer_a_question_asks_for(question, kind):
+    assert expected_kind(question) == kind
+
+
+@pytest.mark.parametrize(
+    ("sentence", "kind", "holds"),
+    [
+        ("It closed in August 2021.", "number", True),
+        ("Twelve countries did.", "number", True),
+        ("It closed before the talks.", "number", False),
+        ("The talks began in 2021.", "number", False),  # 2021 is in the question already
+        ("The envoy is Thomas West.", "name", True),
+        ("Thomas is a name the question holds, and so is Kabul.", "name", False),
+        ("the envoy said nothing.", "name", False),
+        ("Anything answers a why question.", None, True),
+    ],
+)
+def test_whether_a_sentence_holds_the_kind_asked_for(sentence, kind, holds):
+    question = "When did Thomas in Kabul say the talks of 2021 began?"
+    assert holds_kind(sentence, question, kind) is holds
+
+
+QUIET = AnswerSettings(novelty_weight=0, length_weight=0, answer_type_weight=0, max_sentences=1)
+DATES = (
+    "The embassy in Kabul closed, and the closing of the embassy in Kabul was reported.\n\n"
+    "Staff left when the embassy in Kabul closed in August 2021."
+)
+
+
+def test_a_sentence_with_the_kind_of_answer_asked_for_is_quoted_first(fake_embedder, write):
+    path = write("embassy.txt", DATES)
+    quoted = {}
+    for name, settings in {"default": AnswerSettings(max_sentences=1), "plain": QUIET}.items():
+        index = Index(embedder=fake_embedder, answering=settings)
+        index.add([path])
+        answer = index.ask("When was the embassy in Kabul closed?")
+        assert answer.answered
+        quoted[name] = answer.citations[0].quote
+    # Repeating the question scores well on similarity alone; the date is what was asked for.
+    assert quoted["plain"].startswith("The embassy in Kabul closed, and")
+    assert quoted["default"] == "Staff left when the embassy in Kabul closed in August 2021."
