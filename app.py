@@ -19,7 +19,7 @@ from typing import Any
 
 import gradio as gr
 
-from qa import Answer, QAError, chat
+from qa import Answer, QAError, chat, followups, render, uploads
 from qa.api import default_index, default_index_path
 
 EXAMPLES = [
@@ -106,7 +106,7 @@ def add_question(message: str, history: Messages) -> tuple[str, Messages]:
 
 def add_example(event: gr.SelectData, history: Messages) -> Messages:
     """Put a clicked example question into the chat."""
-    return [*history, {"role": "user", "content": chat.message_text(event.value)}]
+    return [*history, {"role": "user", "content": followups.message_text(event.value)}]
 
 
 def respond(history: Messages, k: float, folder: str, mode: str) -> Iterator[Messages]:
@@ -115,15 +115,15 @@ def respond(history: Messages, k: float, folder: str, mode: str) -> Iterator[Mes
         yield from _respond(history, k, folder, mode)
     except Exception as error:  # never a traceback on the page: a short message, the log has it
         message = chat.unexpected(error, "answering")
-        yield [*history, {"role": "assistant", "content": chat.render_error(message)}]
+        yield [*history, {"role": "assistant", "content": render.render_error(message)}]
 
 
 def _respond(history: Messages, k: float, folder: str, mode: str) -> Iterator[Messages]:
     if not history or history[-1].get("role") != "user":
         yield history
         return
-    question = chat.message_text(history[-1]["content"])
-    searched = chat.contextualize(question, chat.chat_turns(history[:-1]))
+    question = followups.message_text(history[-1]["content"])
+    searched = followups.contextualize(question, followups.chat_turns(history[:-1]))
     anchor = f"qa-{len(history)}"  # links in this reply lead to this reply's sources
     try:
         if mode == "generate":
@@ -131,14 +131,14 @@ def _respond(history: Messages, k: float, folder: str, mode: str) -> Iterator[Me
         else:
             answer = chat.open_index(folder).ask(searched, k=int(k))
     except QAError as error:
-        yield [*history, {"role": "assistant", "content": chat.render_error(str(error))}]
+        yield [*history, {"role": "assistant", "content": render.render_error(str(error))}]
         return
     if mode == "generate":
-        reply = chat.render_reply(answer, anchor=anchor, asked=question)
+        reply = render.render_reply(answer, anchor=anchor, asked=question)
         yield [*history, {"role": "assistant", "content": reply}]
         return
-    pause = STREAM_SECONDS / len(chat.stream_steps(answer))
-    for i, reply in enumerate(chat.stream_reply(answer, anchor=anchor, asked=question)):
+    pause = STREAM_SECONDS / len(render.stream_steps(answer))
+    for i, reply in enumerate(render.stream_reply(answer, anchor=anchor, asked=question)):
         if i:
             time.sleep(pause)
         yield [*history, {"role": "assistant", "content": reply}]
@@ -148,12 +148,12 @@ def _written(
     history: Messages, searched: str, k: int, folder: str
 ) -> Generator[Messages, None, Answer]:
     """Stream a written answer's checked sentences as the model produces them."""
-    yield [*history, {"role": "assistant", "content": chat.render_writing("")}]
+    yield [*history, {"role": "assistant", "content": render.render_writing("")}]
     stream = chat.open_index(folder).stream(searched, k=k, mode="generate")
     text = ""
     for piece in stream:
         text += piece
-        yield [*history, {"role": "assistant", "content": chat.render_writing(text)}]
+        yield [*history, {"role": "assistant", "content": render.render_writing(text)}]
     assert stream.answer is not None
     return stream.answer
 
@@ -165,7 +165,7 @@ def ask_api(question: str, k: int = 5, mode: str = "extractive") -> dict[str, An
     """
     try:
         answer = default_index().ask(question, k=int(k), mode=mode)
-        return chat.answer_json(answer, asked=question)
+        return render.answer_json(answer, asked=question)
     except QAError as error:
         raise gr.Error(str(error)) from error
     except Exception as error:  # the client gets a short message; the log has the traceback
@@ -180,12 +180,12 @@ def documents_view(folder: str) -> tuple[str, Any]:
     try:
         index = chat.open_index(folder)
         names = [d.source for d in index.documents]
-        return chat.render_documents(index), gr.update(choices=names, value=None)
+        return render.render_documents(index), gr.update(choices=names, value=None)
     except QAError as error:
         message = str(error)
     except Exception as error:
         message = chat.unexpected(error, "listing the documents")
-    return chat.render_notice(message, error=True), gr.update(choices=[], value=None)
+    return render.render_notice(message, error=True), gr.update(choices=[], value=None)
 
 
 def upload(
@@ -198,28 +198,32 @@ def upload(
     if not files:
         return (None, "", *documents_view(folder))
     try:
-        result = chat.add_uploads(
+        result = uploads.add_uploads(
             chat.open_index(folder),
             files,
             progress=lambda share, what: progress(share, desc=what),
         )
-        notice = chat.render_notice(result.message, error=not (result.changed or result.unchanged))
+        notice = render.render_notice(
+            result.message, error=not (result.changed or result.unchanged)
+        )
     except QAError as error:
-        notice = chat.render_notice(f"{error} The index is unchanged.", error=True)
+        notice = render.render_notice(f"{error} The index is unchanged.", error=True)
     except Exception as error:  # add_uploads puts the uploads folder back as it was
         message = chat.unexpected(error, "adding the files")
-        notice = chat.render_notice(f"{message} The index is unchanged.", error=True)
+        notice = render.render_notice(f"{message} The index is unchanged.", error=True)
     return (None, notice, *documents_view(folder))
 
 
 def remove(source: str | None, folder: str) -> tuple[str, Any, Any]:
     """Remove the chosen document from the current index."""
     try:
-        notice = chat.render_notice(chat.remove_document(chat.open_index(folder), source or ""))
+        notice = render.render_notice(
+            uploads.remove_document(chat.open_index(folder), source or "")
+        )
     except QAError as error:
-        notice = chat.render_notice(str(error), error=True)
+        notice = render.render_notice(str(error), error=True)
     except Exception as error:
-        notice = chat.render_notice(chat.unexpected(error, "removing the document"), error=True)
+        notice = render.render_notice(chat.unexpected(error, "removing the document"), error=True)
     return (notice, *documents_view(folder))
 
 
@@ -228,13 +232,13 @@ def use_index(text: str, current: str) -> tuple[str, str, Any, Any]:
     try:
         index = chat.open_index(text)
     except QAError as error:
-        return (current, chat.render_notice(str(error), error=True), *documents_view(current))
+        return (current, render.render_notice(str(error), error=True), *documents_view(current))
     except Exception as error:
         message = chat.unexpected(error, "opening that index")
-        return (current, chat.render_notice(message, error=True), *documents_view(current))
-    folder = chat.index_name(index)
+        return (current, render.render_notice(message, error=True), *documents_view(current))
+    folder = render.index_name(index)
     count = f"{len(index)} document{'s' if len(index) != 1 else ''}"
-    notice = chat.render_notice(f"Using the index in {folder}: {count}.")
+    notice = render.render_notice(f"Using the index in {folder}: {count}.")
     return (folder, notice, *documents_view(folder))
 
 
@@ -243,7 +247,7 @@ def use_index(text: str, current: str) -> tuple[str, str, Any, Any]:
 
 def build_page() -> gr.Blocks:
     """The chat page, wired to qa."""
-    start = chat.index_name(default_index())
+    start = render.index_name(default_index())
     # Uploads pass through gradio's cache on their way to the index: clear them out of it
     # within the hour rather than keep private documents in a temporary folder forever.
     with gr.Blocks(title="qa — ask your documents", delete_cache=(1800, 1800)) as page:
@@ -281,9 +285,9 @@ def build_page() -> gr.Blocks:
                 documents = gr.HTML(elem_id="documents", container=True)
                 files = gr.File(
                     label="Add documents: .txt .md .html .pdf .docx, "
-                    f"up to {chat.upload_limit() / 1e6:g} MB each",
+                    f"up to {uploads.upload_limit() / 1e6:g} MB each",
                     file_count="multiple",
-                    file_types=chat.SUPPORTED_UPLOADS,
+                    file_types=uploads.SUPPORTED_UPLOADS,
                     elem_id="upload",
                 )
                 upload_notice = gr.HTML(elem_id="upload-notice")
@@ -375,7 +379,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     try:
         auth = chat.parse_auth(args.auth, where=args.auth_from)
-        upload_bytes = chat.upload_limit()
+        upload_bytes = uploads.upload_limit()
     except QAError as error:
         print(f"qa: {error}", file=sys.stderr)
         return 2

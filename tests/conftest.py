@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from qa import build_index
 from qa.lexical import terms
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -73,3 +74,13 @@ def article_index(tmp_path_factory: pytest.TempPathFactory, real_embedder):
     corpus = tmp_path_factory.mktemp("corpus")
     shutil.copy(ARTICLE, corpus / ARTICLE.name)
     return build_index([corpus], path=tmp_path_factory.mktemp("index"), embedder=real_embedder)
+
+
+DOHA = "The embassy has been operating from Doha since 2021. It offers consular services."
+
+
+@pytest.fixture
+def small_index(tmp_path, write, fake_embedder):
+    """An index (in tmp_path/idx, fake embedder) of one short document, docs/doha.txt."""
+    write("docs/doha.txt", DOHA)
+    return build_index([tmp_path / "docs"], path=tmp_path / "idx", embedder=fake_embedder)

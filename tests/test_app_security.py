@@ -10,26 +10,12 @@ from app_server import ROOT, free_port, running_app
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from qa import Index, build_index
-from qa.chat import (
-    MAX_NAME,
-    add_uploads,
-    is_loopback,
-    parse_auth,
-    remove_document,
-    safe_filename,
-    upload_limit,
-)
+from qa import Index
+from qa.chat import is_loopback, parse_auth
 from qa.errors import InputError, QAError
+from qa.uploads import MAX_NAME, add_uploads, remove_document, safe_filename, upload_limit
 
-DOHA = "The embassy has been operating from Doha since 2021. It offers consular services."
 HIDDEN_ERROR = "disk on fire at /srv/secret/path"  # must never reach the page
-
-
-@pytest.fixture
-def small_index(tmp_path, write, fake_embedder):
-    write("docs/doha.txt", DOHA)
-    return build_index([tmp_path / "docs"], path=tmp_path / "idx", embedder=fake_embedder)
 
 
 # --- file names ---------------------------------------------------------------------------
@@ -325,7 +311,7 @@ def test_an_unexpected_error_midway_through_a_streamed_answer_replaces_it(
         yield "<div>Half an answer"
         raise RuntimeError(HIDDEN_ERROR)
 
-    monkeypatch.setattr(app.chat, "stream_reply", broken_stream)
+    monkeypatch.setattr(app.render, "stream_reply", broken_stream)
     history = [{"role": "user", "content": "Where is the embassy?"}]
     replies = [r[-1]["content"] for r in app.respond(history, 5, "idx", "extractive")]
     assert replies[0] == "<div>Half an answer"

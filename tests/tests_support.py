@@ -1,6 +1,9 @@
-"""Questions about the shipped article with words their answers must contain, shared by tests."""
+"""What several test files share: questions about the shipped article with words their answers
+must contain, and hand-made answers for the page's HTML."""
 
 from pathlib import Path
+
+from qa import Answer, Citation, Passage
 
 ARTICLE = (
     Path(__file__).resolve().parent.parent / "corpus" / "taliban-and-international-diplomacy.txt"
@@ -16,3 +19,15 @@ ARTICLE_QUESTIONS = [
     ("What threatens Taliban credibility?", "ISIS-K"),
     ("Where does Georgi Asatryan teach?", "Lomonosov Moscow State University"),
 ]
+
+# Document text full of markup that must show as text and never run.
+EVIL = 'The beacon <script>alert("x")</script> flashes <img src=x onerror="alert(1)"> green.'
+
+
+def answer_citing(sentence: str, *, quote: str, source: str = "notes.md", page: int | None = None):
+    """An answer citing `quote`, a span of a passage made of `sentence`."""
+    text = f"Before it. {sentence} After it."
+    start = text.index(quote)
+    passage = Passage(source, 0, len(text), text, 0.9, f"{source}#0", page)
+    citation = Citation(1, source, start, start + len(quote), quote, 0.8, page)
+    return Answer("q", f"{sentence} [1]", True, [citation], [passage])

@@ -1,0 +1,232 @@
+"""What a chat page shows, as HTML that runs nothing: answers with linked [n] markers, their
+sources with the quoted span highlighted, notices, the list of documents; and the answer as
+JSON for API clients. Every piece of document text goes through `escape`."""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from qa.cli import location
+from qa.index import Index
+from qa.types import Answer, Citation, Passage
+
+CONTEXT_CHARS = 160  # characters of the passage shown on each side of the cited span
+_MARKER = re.compile(r"\[(\d+)\]")
+
+
+def escape(text: str) -> str:
+    """Document text as inert HTML on one line: no tag, entity, Markdown block or LaTeX survives."""
+    # One line keeps a Markdown renderer inside the HTML block; "$" would start LaTeX.
+    return html.escape(" ".join(text.split()), quote=True).replace("$", "&#36;")
+
+
+def render_reply(
+    answer: Answer, *, anchor: str, words: int | None = None, asked: str | None = None
+) -> str:
+    """The chat reply: the answer with linked [n] markers, then its sources (once complete).
+
+    `words` shows only the answer's first words, for streaming; `anchor` makes the links of
+    this reply unique on the page; `asked` (the question as typed) shows what was searched
+    when a follow-up was rewritten.
+    """
+    tokens = answer.text.split()
+    complete = words is None or words >= len(tokens)
+    shown = tokens if words is None else tokens[:words]
+    citations = {c.n: c for c in answer.citations}
+    text = " ".join(_render_token(t, citations, anchor) for t in shown)
+    kind = "qa-answer" if answer.answered else "qa-answer qa-refusal"
+    parts = [f'<div class="qa-reply"><div class="{kind}">{text}</div>']
+    if complete:
+        if asked is not None and " ".join(asked.split()) != answer.question:
+            parts.append(f'<div class="qa-note">Searched for: “{escape(answer.question)}”</div>')
+        if answer.mode == "generate" and answer.generation and not answer.generation.fell_back:
+            parts.append(
+                f'<div class="qa-note">Written by {escape(answer.generation.model)}; every '
+                "sentence shown was checked against the passage it cites.</div>"
+            )
+        parts.extend(f'<div class="qa-note">{escape(note)}</div>' for note in answer.notes)
+        parts.append(render_sources(answer, anchor=anchor))
+    parts.append("</div>")
+    return "".join(parts)
+
+
+def _render_token(token: str, citations: Mapping[int, Citation], anchor: str) -> str:
+    match = _MARKER.fullmatch(token)
+    if match is None or int(match.group(1)) not in citations:
+        return escape(token)
+    c = citations[int(match.group(1))]
+    title = escape(f"{c.source}, {location(c)}")
+    return f'<a class="qa-marker" href="#{anchor}-{c.n}" title="{title}">[{c.n}]</a>'
+
+
+def render_sources(answer: Answer, *, anchor: str) -> str:
+    """The cited passages, each with its document, location and the quoted span in <mark>."""
+    if answer.citations:
+        cards = [_citation_card(c, answer.passages, anchor) for c in answer.citations]
+        return (
+            '<div class="qa-sources"><div class="qa-heading">Sources</div>'
+            + "".join(cards)
+            + "</div>"
+        )
+    if answer.passages:
+        cards = [_passage_card(p) for p in answer.passages[:3]]
+        heading = "Closest passages (not enough to answer)"
+        return (
+            f'<div class="qa-sources"><div class="qa-heading">{heading}</div>'
+            + "".join(cards)
+            + "</div>"
+        )
+    return ""
+
+
+def highlighted(citation: Citation, passages: Sequence[Passage]) -> str:
+    """The passage around a citation, escaped, with the cited span in <mark>."""
+    passage = next(
+        (
+            p
+            for p in passages
+            if p.source == citation.source and p.start <= citation.start and citation.end <= p.end
+        ),
+        None,
+    )
+    before = after = ""
+    if passage is not None:
+        before = _clip_left(passage.text[: citation.start - passage.start])
+        after = _clip_right(passage.text[citation.end - passage.start :])
+    quote = escape(citation.quote)
+    return f"{escape(before)} <mark>{quote}</mark> {escape(after)}".strip()
+
+
+def _clip_left(text: str) -> str:
+    if len(text) <= CONTEXT_CHARS:
+        return text
+    cut = text[-CONTEXT_CHARS:]
+    return "…" + cut[cut.find(" ") + 1 :] if " " in cut else "…" + cut
+
+
+def _clip_right(text: str) -> str:
+    if len(text) <= CONTEXT_CHARS:
+        return text
+    cut = text[:CONTEXT_CHARS]
+    return (cut[: cut.rfind(" ")] if " " in cut else cut) + "…"
+
+
+def _citation_card(c: Citation, passages: Sequence[Passage], anchor: str) -> str:
+    head = (
+        f'<span class="qa-n">[{c.n}]</span> <span class="qa-doc">{escape(c.source)}</span>'
+        f' <span class="qa-loc">{escape(location(c))}</span>'
+    )
+    body = f'<div class="qa-passage">{highlighted(c, passages)}</div>'
+    return (
+        f'<div class="qa-source" id="{anchor}-{c.n}"><div class="qa-head">{head}</div>{body}</div>'
+    )
+
+
+def _passage_card(p: Passage) -> str:
+    head = (
+        f'<span class="qa-doc">{escape(p.source)}</span>'
+        f' <span class="qa-loc">{escape(location(p))}</span>'
+    )
+    body = f'<div class="qa-passage">{escape(_clip_right(p.text))}</div>'
+    return f'<div class="qa-source"><div class="qa-head">{head}</div>{body}</div>'
+
+
+def stream_steps(answer: Answer, *, steps: int = 20) -> list[int]:
+    """How many words to show at each step of streaming the answer: [2, 4, ..., all]."""
+    total = len(answer.text.split())
+    size = max(1, -(-total // steps))  # ceiling division: at most `steps` updates
+    return [*range(size, total, size), total]
+
+
+def stream_reply(answer: Answer, *, anchor: str, asked: str | None = None) -> Iterator[str]:
+    """The reply growing word by word, markers intact, ending with the complete one."""
+    for words in stream_steps(answer):
+        yield render_reply(answer, anchor=anchor, words=words, asked=asked)
+
+
+def render_writing(text: str) -> str:
+    """A written answer while it is being written: checked sentences so far, then a cursor."""
+    shown = escape(text) if text else "Writing…"
+    return f'<div class="qa-reply"><div class="qa-answer qa-writing">{shown} ▍</div></div>'
+
+
+def render_error(message: str) -> str:
+    """An error shown in the chat instead of an answer."""
+    return f'<div class="qa-reply"><div class="qa-error">{escape(message)}</div></div>'
+
+
+def render_notice(message: str, *, error: bool = False) -> str:
+    """A status line for the page (what an upload or a setting did), escaped."""
+    kind = "qa-notice qa-error" if error else "qa-notice"
+    return f'<div class="{kind}" role="status">{escape(message)}</div>' if message else ""
+
+
+# --- JSON for the API ---------------------------------------------------------------------
+
+
+def answer_json(answer: Answer, *, asked: str | None = None) -> dict[str, Any]:
+    """The answer as JSON for API clients: text, citations (with quotes) and passages."""
+    return {
+        "question": asked if asked is not None else answer.question,
+        "searched": answer.question,
+        "text": answer.text,
+        "answered": answer.answered,
+        "mode": answer.mode,
+        "notes": list(answer.notes),
+        "citations": [
+            {
+                "n": c.n,
+                "source": c.source,
+                "start": c.start,
+                "end": c.end,
+                "page": c.page,
+                "location": location(c),
+                "quote": c.quote,
+                "score": c.score,
+            }
+            for c in answer.citations
+        ],
+        "passages": [
+            {
+                "source": p.source,
+                "start": p.start,
+                "end": p.end,
+                "page": p.page,
+                "text": p.text,
+                "score": p.score,
+            }
+            for p in answer.passages
+        ],
+    }
+
+
+# --- the documents of an index ------------------------------------------------------------
+
+
+def index_name(index: Index) -> str:
+    """The index's folder as a person would type it: relative when under the current folder."""
+    if index.path is None:
+        return "(in memory)"
+    path = index.path.resolve()
+    return str(path.relative_to(Path.cwd())) if path.is_relative_to(Path.cwd()) else str(path)
+
+
+def render_documents(index: Index) -> str:
+    """The list of indexed documents with their sizes, escaped."""
+    items = []
+    for d in index.documents:
+        size = f"{len(d.text):,} characters" + (f", {len(d.pages)} pages" if d.pages else "")
+        items.append(
+            f'<li><span class="qa-doc">{escape(d.source)}</span>'
+            f' <span class="qa-loc">{escape(size)}</span></li>'
+        )
+    count = f"{len(items)} document{'s' if len(items) != 1 else ''}"
+    where = f"in {escape(index_name(index))}"
+    return (
+        f'<div class="qa-docs"><div class="qa-heading">{count}</div>'
+        f'<div class="qa-loc">{where}</div><ul>{"".join(items)}</ul></div>'
+    )

@@ -1,0 +1,77 @@
+"""What the page shows: escaped HTML with linked markers and highlighted quotes, and JSON."""
+
+import json
+import re
+
+from tests_support import EVIL, answer_citing
+
+from qa import Answer, Passage
+from qa.followups import answer_from_reply
+from qa.render import answer_json, render_reply, stream_reply, stream_steps
+
+
+def test_document_text_is_escaped_everywhere_and_the_quote_is_marked():
+    answer = answer_citing(EVIL, quote=EVIL, source="<b>evil</b>.md")
+    page = render_reply(answer, anchor="r1")
+    assert "<script" not in page and "<img" not in page and "<b>" not in page
+    assert "&lt;script&gt;" in page and "onerror=&quot;alert(1)&quot;" in page
+    assert "&lt;b&gt;evil&lt;/b&gt;.md" in page
+    marked = re.search(r"<mark>(.*?)</mark>", page)
+    assert marked is not None and marked.group(1).startswith("The beacon &lt;script&gt;")
+
+
+def test_a_reply_is_one_line_so_markdown_and_latex_leave_it_alone():
+    answer = answer_citing("Costs rose $$5 *a lot*\n\n# not a heading", quote="Costs")
+    page = render_reply(answer, anchor="r1")
+    assert "\n" not in page
+    assert "$" not in page and "&#36;&#36;5" in page
+
+
+def test_each_marker_links_to_its_source_card():
+    page = render_reply(answer_citing("The sky is green.", quote="sky"), anchor="r7")
+    assert '<a class="qa-marker" href="#r7-1"' in page
+    assert '<div class="qa-source" id="r7-1">' in page
+    assert "notes.md" in page and "characters 15–18" in page
+
+
+def test_pdf_sources_show_their_page():
+    page = render_reply(answer_citing("The sky is green.", quote="sky", page=3), anchor="r")
+    assert "page 3, characters" in page
+
+
+def test_a_refusal_shows_the_closest_passages_without_marks():
+    passage = Passage("a.txt", 0, 11, "Some <text>", 0.2, "a.txt#0")
+    page = render_reply(Answer("q", "Not found.", False, [], [passage]), anchor="r")
+    assert "Closest passages" in page and "Some &lt;text&gt;" in page and "<mark>" not in page
+
+
+def test_a_rewritten_follow_up_says_what_was_searched():
+    answer = answer_citing("Green.", quote="Green")
+    answer = Answer("What did Thomas West say?", answer.text, True, answer.citations)
+    assert "Searched for: “What did Thomas West say?”" in render_reply(
+        answer, anchor="r", asked="What did he say?"
+    )
+    assert "Searched for" not in render_reply(answer, anchor="r", asked=answer.question)
+
+
+def test_streaming_grows_by_whole_words_and_ends_with_the_sources():
+    answer = answer_citing(" ".join(f"w{i}" for i in range(50)), quote="w3")
+    steps = stream_steps(answer)
+    assert steps == sorted(steps) and steps[-1] == 51 and len(steps) <= 20
+    replies = list(stream_reply(answer, anchor="r"))
+    texts = [answer_from_reply(r) for r in replies]
+    assert all(answer.text.startswith(t) for t in texts)
+    assert "qa-sources" not in replies[0] and replies[-1] == render_reply(answer, anchor="r")
+    assert texts[-1].endswith("[1]")  # markers are never cut in half
+
+
+def test_answer_json_has_the_text_and_exact_citations():
+    answer = answer_citing("The sky is green.", quote="sky is green", page=2)
+    data = json.loads(json.dumps(answer_json(answer, asked="sky?")))
+    assert data["question"] == "sky?" and data["searched"] == "q"
+    assert data["text"] == "The sky is green. [1]" and data["answered"] is True
+    [citation] = data["citations"]
+    assert citation["quote"] == "sky is green" and citation["page"] == 2
+    assert citation["location"] == "page 2, characters 15–27"
+    passage = data["passages"][0]["text"]
+    assert passage[citation["start"] : citation["end"]] == citation["quote"]

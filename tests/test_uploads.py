@@ -1,0 +1,78 @@
+"""Uploads: safe names, checks before anything is copied, and removal of uploaded copies."""
+
+import pytest
+
+from qa.errors import InputError
+from qa.uploads import add_uploads, remove_document, safe_filename
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("../../etc/passwd", "passwd"),
+        ("..\\..\\windows\\win.ini", "win.ini"),
+        ("a<script>b.md", "a_script_b.md"),
+        ("  .hidden.TXT", "hidden.txt"),
+        ("notes (final).MD", "notes (final).md"),
+        ("..", "upload"),
+        ("", "upload"),
+        ("x" * 300 + ".pdf", "x" * 116 + ".pdf"),
+    ],
+)
+def test_uploaded_file_names_are_made_safe(given, expected):
+    assert safe_filename(given) == expected
+
+
+def test_an_upload_is_copied_under_a_safe_name_and_answers_questions(tmp_path, write, small_index):
+    upload = write("incoming/..evil name!.md", "The lighthouse keeper is Ada Brightwater.")
+    steps = []
+    result = add_uploads(
+        small_index,
+        [upload],
+        folder=tmp_path / "uploads",
+        progress=lambda share, what: steps.append((share, what)),
+    )
+    assert result.added == ["evil name.md"] and result.skipped == []
+    assert result.message == "Added evil name.md."
+    assert (tmp_path / "uploads" / "evil name.md").is_file()
+    assert [share for share, _ in steps] == sorted(share for share, _ in steps)
+    assert steps[-1] == (1.0, "Done")
+    answer = small_index.ask("Who is the lighthouse keeper?")
+    assert "Ada Brightwater" in answer.text
+    assert answer.citations[0].source == "evil name.md"
+
+
+def test_an_unreadable_upload_is_named_and_the_index_stays_as_it_was(tmp_path, write, small_index):
+    before = small_index.documents
+    broken = write("incoming/broken.pdf", b"%PDF-1.4 this is not really a pdf")
+    empty = write("incoming/empty.txt", "")
+    result = add_uploads(small_index, [broken, empty], folder=tmp_path / "uploads")
+    assert small_index.documents == before
+    assert not (tmp_path / "uploads").exists()
+    assert [n.path for n in result.skipped] == ["broken.pdf", "empty.txt"]
+    assert result.message.startswith("Could not add broken.pdf: ")
+    assert result.message.endswith("The index is unchanged.")
+
+
+def test_readable_uploads_are_added_beside_unreadable_ones(tmp_path, write, small_index):
+    good = write("incoming/good.txt", "The harbour is in Tallinn.")
+    bad = write("incoming/bad.docx", b"not a zip")
+    result = add_uploads(small_index, [good, bad], folder=tmp_path / "uploads")
+    assert result.added == ["good.txt"] and [n.path for n in result.skipped] == ["bad.docx"]
+    assert "Added good.txt." in result.message and "Could not add bad.docx" in result.message
+    assert len(small_index) == 2
+
+
+def test_removing_an_uploaded_document_deletes_its_copy_but_not_the_users_files(
+    tmp_path, write, small_index
+):
+    folder = tmp_path / "uploads"
+    add_uploads(small_index, [write("incoming/new.txt", "Fresh text here.")], folder=folder)
+    assert remove_document(small_index, "new.txt", folder=folder) == (
+        "Removed new.txt. 1 document left."
+    )
+    assert not (folder / "new.txt").exists()
+    remove_document(small_index, "docs/doha.txt", folder=folder)
+    assert (tmp_path / "docs" / "doha.txt").is_file() and len(small_index) == 0
+    with pytest.raises(InputError, match="No document named"):
+        remove_document(small_index, "docs/doha.txt", folder=folder)
