@@ -158,13 +158,22 @@ def _written(
     return stream.answer
 
 
-def ask_api(question: str, k: int = 5, mode: str = "extractive") -> dict[str, Any]:
+def ask_api(
+    question: str,
+    k: int = 5,
+    mode: str = "extractive",
+    history: list[dict[str, str]] | None = None,
+) -> dict[str, Any]:
     """Answer a question from the app's index: the answer text, citations with quotes, passages.
 
     mode "generate" has the local language model write the answer (checked before it is shown).
+    history, the conversation so far as [{"role": "user" | "assistant", "content": text}, ...],
+    lets a follow-up ("What did he say?") be searched for what it refers to; the reply's
+    "searched" field says what was searched.
     """
     try:
-        answer = default_index().ask(question, k=int(k), mode=mode)
+        searched = followups.contextualize(question, followups.history_turns(history))
+        answer = default_index().ask(searched, k=int(k), mode=mode)
         return render.answer_json(answer, asked=question)
     except QAError as error:
         raise gr.Error(str(error)) from error

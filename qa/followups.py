@@ -9,6 +9,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from qa.errors import InputError
 from qa.lexical import terms
 
 PERSONAL = {"he", "him", "she", "her"}
@@ -80,6 +81,27 @@ def chat_turns(history: Sequence[Mapping[str, Any]]) -> list[Turn]:
             turns.append(Turn(question, searched, answer_from_reply(text)))
             question = None
     return turns
+
+
+def history_turns(history: object) -> list[Turn]:
+    """`chat_turns` of a history sent by another program, checked first; None is no history.
+
+    The history is in the chat's own messages format, oldest first:
+    [{"role": "user", "content": "Who is Thomas West?"}, {"role": "assistant", "content": "..."}]
+    """
+    if history is None:
+        return []
+    if not isinstance(history, list) or not all(
+        isinstance(m, Mapping)
+        and m.get("role") in ("user", "assistant")
+        and isinstance(m.get("content"), str)
+        for m in history
+    ):
+        raise InputError(
+            'history must be a list of messages, oldest first, each {"role": "user" or '
+            '"assistant", "content": "its text"}'
+        )
+    return chat_turns(history)
 
 
 def names_in(text: str) -> list[str]:

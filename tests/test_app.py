@@ -59,3 +59,24 @@ def test_a_bad_request_gets_a_clear_message_not_a_traceback(client):
 def test_ask_is_the_only_public_endpoint(client):
     endpoints = client.view_api(return_format="dict", print_info=False)["named_endpoints"]
     assert list(endpoints) == ["/ask"]
+
+
+def test_a_follow_up_through_the_api_is_searched_with_the_history(client):
+    first = client.predict("Who is Thomas West?", 5, api_name="/ask")
+    history = [
+        {"role": "user", "content": "Who is Thomas West?"},
+        {"role": "assistant", "content": first["text"]},
+    ]
+    data = client.predict(
+        "What did he say about humanitarian aid?", 5, "extractive", history, api_name="/ask"
+    )
+    assert data["question"] == "What did he say about humanitarian aid?"
+    assert data["searched"] == "What did Thomas West say about humanitarian aid?"
+    assert "humanitarian supporter" in data["citations"][0]["quote"]
+
+
+def test_a_malformed_history_is_a_clear_error(client):
+    from gradio_client.exceptions import AppError
+
+    with pytest.raises(AppError, match="history must be a list of messages"):
+        client.predict("What did he say?", 5, "extractive", [{"who": "me"}], api_name="/ask")

@@ -1,8 +1,17 @@
 """Follow-up questions: what "he", "it" or "this" refers to, from the chat so far."""
 
+import pytest
 from tests_support import EVIL, answer_citing
 
-from qa.followups import Turn, answer_from_reply, chat_turns, contextualize, names_in
+from qa.errors import InputError
+from qa.followups import (
+    Turn,
+    answer_from_reply,
+    chat_turns,
+    contextualize,
+    history_turns,
+    names_in,
+)
 from qa.render import render_reply
 
 WEST = Turn(
@@ -95,3 +104,21 @@ def test_a_question_naming_its_own_subject_is_not_rewritten():
         )
         == "What did Thomas West say about it?"
     )
+
+
+def test_a_history_sent_by_another_program_is_read_like_the_chats_own():
+    history = [
+        {"role": "user", "content": "Who is Thomas West?"},
+        {"role": "assistant", "content": WEST.answer},
+    ]
+    assert history_turns(history) == [WEST]
+    assert history_turns(None) == [] and history_turns([]) == []
+
+
+@pytest.mark.parametrize(
+    "history",
+    ["Who is Thomas West?", [{"role": "user"}], [{"role": "bot", "content": "x"}], [["a", "b"]]],
+)
+def test_a_malformed_history_is_refused_with_what_it_should_look_like(history):
+    with pytest.raises(InputError, match=r'"role": "user" or "assistant"'):
+        history_turns(history)
