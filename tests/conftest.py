@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from tests_support import DOHA
 
 from qa import build_index
 from qa.lexical import terms
@@ -74,9 +75,6 @@ def article_index(tmp_path_factory: pytest.TempPathFactory, real_embedder):
     corpus = tmp_path_factory.mktemp("corpus")
     shutil.copy(ARTICLE, corpus / ARTICLE.name)
     return build_index([corpus], path=tmp_path_factory.mktemp("index"), embedder=real_embedder)
-
-
-DOHA = "The embassy has been operating from Doha since 2021. It offers consular services."
 
 
 @pytest.fixture

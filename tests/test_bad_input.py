@@ -1,12 +1,12 @@
 """Bad questions and bad files: a clear answer or a clear error, and the next request works."""
 
 import pytest
+from tests_support import DOHA
 
 from qa import Index
 from qa.errors import InputError, NoDocumentsError
 from qa.index import MAX_QUESTION_CHARS
 
-DOHA = "The embassy has been operating from Doha since 2021. It offers consular services."
 GOOD = "Where has the embassy been operating from?"
 
 

@@ -8,11 +8,11 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from tests_support import DOHA
 
 from qa import Index, build_index
 
 ROOT = Path(__file__).resolve().parent.parent
-DOHA = "The embassy has been operating from Doha since 2021. It offers consular services."
 ENVOY = "Thomas West is the special envoy for Afghanistan and spoke about humanitarian aid."
 
 # Adds a document to the index, killing itself (SIGKILL: no cleanup, no finally) just before

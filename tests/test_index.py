@@ -3,6 +3,7 @@
 import warnings
 
 import pytest
+from tests_support import DOHA
 
 from qa import Index, build_index, load_index
 from qa.errors import InputError, NoDocumentsError, SkippedFileWarning
@@ -16,7 +17,6 @@ def each_store(request, monkeypatch, tmp_path):
     return request.param
 
 
-DOHA = "The embassy has been operating from Doha since 2021. It offers consular services."
 ASTANA = "Kazakhstan removed the Taliban from its list of banned groups. Astana audits the list."
 
 

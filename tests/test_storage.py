@@ -3,12 +3,11 @@
 import json
 
 import pytest
+from tests_support import DOHA
 
 from qa import build_index, load_index
 from qa.errors import IndexCorruptError, IndexMismatchError, IndexNotFoundError
 from qa.storage import FORMAT_VERSION
-
-DOHA = "The embassy has been operating from Doha since 2021. It offers consular services."
 
 
 @pytest.fixture

@@ -2,12 +2,12 @@
 
 import numpy as np
 import pytest
+from tests_support import DOHA
 
 from qa import build_index, load_index
 from qa.errors import IndexCorruptError, InputError
 from qa.stores import FaissStore, MilvusStore, chunk_key, parse_store
 
-DOHA = "The embassy has been operating from Doha since 2021. It offers consular services."
 ENVOY = "Thomas West is the special envoy for Afghanistan and spoke about humanitarian aid."
 ASTANA = "Kazakhstan removed the Taliban from its list of banned groups. Astana audits it."
 

@@ -20,6 +20,9 @@ ARTICLE_QUESTIONS = [
     ("Where does Georgi Asatryan teach?", "Lomonosov Moscow State University"),
 ]
 
+# A one-document corpus for tests that need an index, with the fake embedder.
+DOHA = "The embassy has been operating from Doha since 2021. It offers consular services."
+
 # Document text full of markup that must show as text and never run.
 EVIL = 'The beacon <script>alert("x")</script> flashes <img src=x onerror="alert(1)"> green.'
 
