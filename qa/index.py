@@ -22,6 +22,7 @@ from qa.embeddings import Embedder, SentenceTransformerEmbedder
 from qa.errors import IndexMismatchError, InputError, QAError, SkippedFileWarning
 from qa.generate import AnswerStream, WritingSettings
 from qa.lexical import terms
+from qa.questions import check_k, clean_question, fit_question
 from qa.retrieval import RetrievalSettings, retrieve
 from qa.snapshot import DocumentEntry, Snapshot
 from qa.storage import FORMAT, FORMAT_VERSION, load_snapshot, read_manifest, rebuild_hint
@@ -35,10 +36,8 @@ if TYPE_CHECKING:
 MODES = ("extractive", "generate")
 
 PathLike = str | os.PathLike[str]
-MAX_K = 100
 BATCH_CHARACTERS = 200_000  # text read and embedded at a time: bounds the memory a build needs
 CHECKPOINT_SECONDS = 60.0  # a long build commits its work this often, so it can resume
-MAX_QUESTION_CHARS = 1000  # all-MiniLM-L6-v2 reads 256 word pieces, about this many characters
 
 
 @dataclass(frozen=True, slots=True)
@@ -551,37 +550,6 @@ def _reusable(
 def load_index(path: PathLike = "index", *, embedder: Embedder | None = None) -> Index:
     """Open the index saved in the folder `path`."""
     return Index.load(path, embedder=embedder)
-
-
-def clean_question(question: str) -> str:
-    """The question without control characters and surrounding blanks; rejects empty ones."""
-    if not isinstance(question, str):
-        raise InputError(f"The question must be text, got {type(question).__name__}")
-    cleaned = "".join(ch if ch.isprintable() or ch in "\n\t" else " " for ch in question).strip()
-    if not any(ch.isalnum() for ch in cleaned):
-        raise InputError("The question is empty: type a question with at least one word.")
-    return " ".join(cleaned.split())
-
-
-def fit_question(question: str) -> tuple[str, list[str]]:
-    """The question cut to what the embedding model reads (about 256 word pieces), and a note
-    saying so when it had to be cut: nothing is dropped silently."""
-    if len(question) <= MAX_QUESTION_CHARS:
-        return question, []
-    cut = question.rfind(" ", 0, MAX_QUESTION_CHARS + 1)
-    kept = question[: cut if cut > MAX_QUESTION_CHARS // 2 else MAX_QUESTION_CHARS]
-    note = (
-        f"The question was {len(question):,} characters long; only its first {len(kept):,} "
-        "were used. Ask something shorter for a better answer."
-    )
-    return kept, [note]
-
-
-def check_k(k: int) -> None:
-    if not isinstance(k, int) or isinstance(k, bool) or not 1 <= k <= MAX_K:
-        raise InputError(
-            f"k (passages to retrieve) must be a whole number from 1 to {MAX_K}, got {k!r}"
-        )
 
 
 def _with_unique_source(document: Document, taken: dict[str, str]) -> Document:

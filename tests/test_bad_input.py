@@ -5,7 +5,7 @@ from tests_support import DOHA
 
 from qa import Index
 from qa.errors import InputError, NoDocumentsError
-from qa.index import MAX_QUESTION_CHARS
+from qa.questions import MAX_QUESTION_CHARS
 
 GOOD = "Where has the embassy been operating from?"
 
