@@ -24,8 +24,8 @@ class AnswerSettings:
     A sentence's support = dense_weight * cosine(question, sentence)
     + coverage_weight * the IDF-weighted share of the question's terms it contains
     + passage_weight * the retrieval score of the passage holding it.
-    The answer is refused when no sentence has min_support. Which sentences are quoted is
-    decided by their rank = support
+    The answer is refused when no sentence has min_support. Which sentences (of those with
+    min_quote_support) are quoted is decided by their rank = support
     + novelty_weight * the share of the sentence's terms the question does not hold
     - length_weight * ln(1 + its number of terms)
     - answer_type_weight when the question asks for a number, date or name it lacks.
@@ -34,6 +34,7 @@ class AnswerSettings:
     """
 
     min_support: float = 0.48
+    min_quote_support: float = 0.38  # no sentence below this is quoted, however it ranks
     dense_weight: float = 0.3
     coverage_weight: float = 0.3
     passage_weight: float = 0.4
@@ -47,6 +48,10 @@ class AnswerSettings:
     def __post_init__(self) -> None:
         if not 0 <= self.min_support <= 2:
             raise InputError(f"min_support must be between 0 and 2, got {self.min_support}")
+        if not 0 <= self.min_quote_support <= 2:
+            raise InputError(
+                f"min_quote_support must be between 0 and 2, got {self.min_quote_support}"
+            )
         weights = (self.dense_weight, self.coverage_weight, self.passage_weight)
         if min(weights) < 0 or sum(weights) == 0:
             raise InputError(f"support weights must be 0 or more and not all 0, got {weights}")
@@ -188,18 +193,19 @@ def compose_answer(
     query_vector: np.ndarray,
     settings: AnswerSettings,
 ) -> Answer:
-    """An answer quoting the best-supported sentences with [n] markers, or a refusal."""
+    """An answer quoting the best-ranked sentences with [n] markers, or a refusal."""
     passages = [_passage(snapshot, row, score) for row, score in hits]
     # Asking for more passages shows more, but the answer reads only the best few.
     evidence = score_sentences(
         snapshot, hits[: settings.evidence_passages], question, query_vector, settings
     )
-    if not evidence or max(e.support for e in evidence) < settings.min_support:
+    quotable = [e for e in evidence if e.support >= settings.min_quote_support]
+    if not quotable or max(e.support for e in evidence) < settings.min_support:
         return Answer(question=question, text=NOT_FOUND, answered=False, passages=passages)
-    floor = evidence[0].rank - settings.margin
+    floor = quotable[0].rank - settings.margin
     chosen: list[Evidence] = []
     seen_quotes: set[str] = set()
-    for item in evidence:
+    for item in quotable:
         if len(chosen) == settings.max_sentences or item.rank < floor:
             break
         entry, span = snapshot.sentence_span(item.sentence_row)

@@ -83,6 +83,7 @@ def test_answer_to_dict_is_plain_json_data(index):
         {"margin": -1},
         {"evidence_passages": 0},
         {"novelty_weight": -0.1},
+        {"min_quote_support": 2.5},
     ],
 )
 def test_bad_answer_settings_are_rejected(kwargs):
@@ -156,3 +157,19 @@ def test_a_sentence_with_the_kind_of_answer_asked_for_is_quoted_first(fake_embed
     # Repeating the question scores well on similarity alone; the date is what was asked for.
     assert quoted["plain"].startswith("The embassy in Kabul closed, and")
     assert quoted["default"] == "Staff left when the embassy in Kabul closed in August 2021."
+
+
+def test_no_sentence_below_the_quote_floor_is_quoted_however_it_ranks(fake_embedder, write):
+    path = write("embassy.txt", DATES)
+
+    def first_citation(settings):
+        index = Index(embedder=fake_embedder, answering=settings)
+        index.add([path])
+        return index.ask("When was the embassy in Kabul closed?").citations[0]
+
+    dated = first_citation(AnswerSettings(max_sentences=1))
+    repeated = first_citation(QUIET)
+    assert dated.quote != repeated.quote and dated.score < repeated.score
+    floor = (dated.score + repeated.score) / 2  # the dated sentence's support is below it
+    settings = AnswerSettings(max_sentences=1, min_support=0.0, min_quote_support=floor)
+    assert first_citation(settings).quote == repeated.quote
