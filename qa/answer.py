@@ -97,7 +97,7 @@ def score_sentences(
     dense = snapshot.sentence_vectors[sentence_rows] @ query_vector
     weights = {t: snapshot.bm25.idf(t) for t in set(terms(question))}
     total = sum(weights.values())
-    wanted = expected_kind(question)
+    wanted, asked = expected_kind(question), lower_words(question)
     evidence = []
     for sentence_row, cosine in zip(sentence_rows, dense.tolist(), strict=True):
         entry, span = snapshot.sentence_span(sentence_row)
@@ -120,7 +120,7 @@ def score_sentences(
             support
             + settings.novelty_weight * novelty
             - settings.length_weight * math.log1p(len(sentence_terms))
-            - settings.answer_type_weight * (not holds_kind(text, question, wanted))
+            - settings.answer_type_weight * (not holds_kind(text, asked, wanted))
         )
         evidence.append(Evidence(sentence_row, support, rank, cosine, coverage, passage, adds))
     evidence.sort(key=lambda e: (-e.rank, e.sentence_row))
@@ -155,11 +155,15 @@ def expected_kind(question: str) -> str | None:
     return None
 
 
-def holds_kind(sentence: str, question: str, kind: str | None) -> bool:
-    """Whether `sentence` holds a word of `kind` that the question does not already hold."""
+def lower_words(text: str) -> set[str]:
+    """The words of `text`, lower-cased: "Who is Thomas?" -> {"who", "is", "thomas"}."""
+    return {w.lower() for w in _WORDS.findall(text)}
+
+
+def holds_kind(sentence: str, asked: set[str], kind: str | None) -> bool:
+    """Whether `sentence` holds a word of `kind` not among `asked` (the question's lower_words)."""
     if kind is None:
         return True
-    asked = {w.lower() for w in _WORDS.findall(question)}
     words = _WORDS.findall(sentence)
     if kind == "number":
         return any(
