@@ -9,13 +9,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from tests_support import DOHA
+from tests_support import ARTICLE, DOHA
 
 from qa import build_index
 from qa.lexical import terms
-
-ROOT = Path(__file__).resolve().parent.parent
-ARTICLE = ROOT / "corpus" / "taliban-and-international-diplomacy.txt"
 
 
 class FakeEmbedder:

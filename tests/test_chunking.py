@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 from itertools import pairwise
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests_support import ARTICLE
 
 from qa.chunking import ChunkSettings, chunk_document, split_sentences
 from qa.errors import InputError
 from qa.types import Document, Page, Span
-
-ARTICLE = (
-    Path(__file__).resolve().parent.parent / "corpus" / "taliban-and-international-diplomacy.txt"
-)
 
 
 def sentences(text: str, **kwargs: int) -> list[str]:
