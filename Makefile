@@ -31,4 +31,4 @@ $(STAMP): pyproject.toml constraints.txt
 	touch $(STAMP)
 
 clean:
-	rm -rf $(VENV) index/manifest.json index/data-* index/.tmp-* index/.lock
+	rm -rf $(VENV) index/manifest.json index/data-* index/.qa index/.lock

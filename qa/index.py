@@ -25,7 +25,14 @@ from qa.lexical import terms
 from qa.questions import check_k, clean_question, fit_question
 from qa.retrieval import RetrievalSettings, retrieve
 from qa.snapshot import DocumentEntry, Snapshot
-from qa.storage import FORMAT, FORMAT_VERSION, load_snapshot, read_manifest, rebuild_hint
+from qa.storage import (
+    FORMAT,
+    FORMAT_VERSION,
+    claim_folder,
+    load_snapshot,
+    read_manifest,
+    rebuild_hint,
+)
 from qa.storage import save_snapshot as _save_snapshot
 from qa.stores import VectorStore, chunk_key, open_store, same_store, store_spec
 from qa.types import Answer, Document, Passage
@@ -294,6 +301,8 @@ class Index:
         """
         from tqdm import tqdm
 
+        if self.path is not None:
+            claim_folder(self.path)  # before any work: a folder of the user's files is refused
         started = last_checkpoint = time.perf_counter()
         if progress is None:
             progress = sys.stderr.isatty()
@@ -513,6 +522,7 @@ def build_index(
     """
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
+    claim_folder(Path(path))
     defaults = ChunkSettings()
     chunking = ChunkSettings(
         size=defaults.size if chunk_size is None else chunk_size,

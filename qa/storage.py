@@ -3,6 +3,10 @@
 A folder holds `manifest.json` and the data folder it names (`data-*/`). Saving writes a new
 data folder completely, then replaces the manifest in one rename: a crash at any moment
 leaves either the old index or the new one, never a mix.
+
+qa only ever deletes what it wrote itself: data folders carrying its marker file, the data
+folder its own previous manifest named, and what lies in its work folder `.qa/`. A folder
+that holds anything else and is not already a qa index is refused, never emptied.
 """
 
 from __future__ import annotations
@@ -22,7 +26,12 @@ from typing import Any
 
 import numpy as np
 
-from qa.errors import IndexCorruptError, IndexMismatchError, IndexNotFoundError
+from qa.errors import (
+    IndexCorruptError,
+    IndexFolderError,
+    IndexMismatchError,
+    IndexNotFoundError,
+)
 from qa.lexical import Bm25
 from qa.snapshot import DocumentEntry, Snapshot
 from qa.stores import StoreError, VectorStore, open_store
@@ -31,6 +40,9 @@ from qa.types import Chunk, Document, Page, Span
 FORMAT = "qa-index"
 FORMAT_VERSION = 2  # 2: chunk vectors in a vector store, found by key
 MANIFEST = "manifest.json"
+WORK = ".qa"  # qa's own scratch folder inside an index folder: staging data, temporary files
+DATA_MARKER = ".qa-data"  # inside every data folder qa writes: proof that qa may delete it
+FOLDER_MARKER = ".qa-index"  # says a folder is meant for a qa index (the repository's index/)
 _FILES = (
     "documents.jsonl",
     "chunks.jsonl",
@@ -52,15 +64,55 @@ def _quote(text: str) -> str:
     return shlex.quote(text)
 
 
+def claim_folder(folder: Path) -> None:
+    """Check that qa may write an index into `folder`, and mark it as qa's.
+
+    A folder that does not exist, is empty, or already holds a qa index (or qa's work folder)
+    is fine. Anything else, such as a folder of the user's own files or a manifest.json that
+    is not qa's, is refused with a clear error, and nothing in it is touched.
+    """
+    try:
+        entries = sorted(p.name for p in folder.iterdir()) if folder.exists() else []
+    except NotADirectoryError:
+        raise IndexFolderError(
+            f"{folder} is a file, not a folder: choose a folder for the index"
+        ) from None
+    except OSError as error:
+        raise IndexFolderError(f"Cannot open {folder}: {error.strerror or error}") from error
+    manifest_path = folder / MANIFEST
+    ours = (folder / WORK).is_dir() or (folder / FOLDER_MARKER).is_file()
+    if manifest_path.exists():
+        try:
+            foreign = json.loads(manifest_path.read_text(encoding="utf-8")).get("format") != FORMAT
+        except (OSError, UnicodeDecodeError, ValueError, AttributeError):
+            foreign = not ours  # a damaged manifest is ours to replace only in a folder we own
+        if foreign:
+            raise IndexFolderError(
+                f"{folder} holds a manifest.json that qa did not write, so qa will not write "
+                "its index there. Choose a new or empty folder with --index (or $QA_INDEX)."
+            )
+        ours = True
+    others = [name for name in entries if name not in (".lock", WORK, FOLDER_MARKER)]
+    if others and not ours:
+        shown = ", ".join(others[:5]) + (", ..." if len(others) > 5 else "")
+        raise IndexFolderError(
+            f"{folder} is not empty ({shown}) and does not hold a qa index, so qa will not "
+            "write there. Choose a new or empty folder with --index (or $QA_INDEX)."
+        )
+    (folder / WORK).mkdir(parents=True, exist_ok=True)
+
+
 def save_snapshot(folder: Path, snapshot: Snapshot, manifest: dict[str, Any]) -> dict[str, Any]:
     """Write `snapshot` into `folder` and point the manifest at it; returns the manifest.
 
     A FAISS store is written into the data folder with the rest; a Milvus store keeps itself.
     """
-    folder.mkdir(parents=True, exist_ok=True)
+    claim_folder(folder)
     with _locked(folder):
-        staging = Path(tempfile.mkdtemp(prefix=".tmp-data-", dir=folder))
+        previous = _previous_data(folder)
+        staging = Path(tempfile.mkdtemp(prefix="data-", dir=folder / WORK))
         try:
+            (staging / DATA_MARKER).write_text("written by qa: deleted when no longer used\n")
             with open(staging / "documents.jsonl", "w", encoding="utf-8") as out:
                 for entry in snapshot.entries:
                     doc = entry.document
@@ -87,7 +139,7 @@ def save_snapshot(folder: Path, snapshot: Snapshot, manifest: dict[str, Any]) ->
             snapshot.bm25.save(staging / "bm25")
             manifest = dict(manifest)
             manifest["store"] = snapshot.store.describe()
-            stored = [p.name for p in staging.iterdir() if p.is_file()]
+            stored = [p.name for p in staging.iterdir() if p.is_file() and p.name != DATA_MARKER]
             manifest["files"] = {name: _sha256(staging / name) for name in sorted(stored)}
             for path in staging.rglob("*"):
                 if path.is_file():
@@ -99,8 +151,17 @@ def save_snapshot(folder: Path, snapshot: Snapshot, manifest: dict[str, Any]) ->
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
-        _remove_stale(folder, keep=data_name)
+        _remove_stale(folder, keep=data_name, previous=previous)
     return manifest
+
+
+def _previous_data(folder: Path) -> str | None:
+    """The data folder named by the qa manifest now in `folder`, if any."""
+    try:
+        name = json.loads((folder / MANIFEST).read_text(encoding="utf-8")).get("data")
+    except (OSError, UnicodeDecodeError, ValueError, AttributeError):
+        return None
+    return name if isinstance(name, str) and name.startswith("data-") and "/" not in name else None
 
 
 def read_manifest(folder: Path) -> dict[str, Any]:
@@ -116,7 +177,8 @@ def read_manifest(folder: Path) -> dict[str, Any]:
         ) from error
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise IndexMismatchError(
-            f"{folder} does not hold a qa index. Build one with: {rebuild_hint(folder)}"
+            f"{folder} does not hold a qa index: its manifest.json was not written by qa. "
+            "Point --index (or $QA_INDEX) at another folder; qa will not write in this one."
         )
     version = manifest.get("format_version")
     if version != FORMAT_VERSION:
@@ -221,19 +283,28 @@ def _locked(folder: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def _remove_stale(folder: Path, keep: str) -> None:
-    """Remove older data folders and whatever a killed save left (only ever called locked)."""
+def _remove_stale(folder: Path, keep: str, previous: str | None = None) -> None:
+    """Remove what qa wrote and no longer uses (only ever called locked): older data folders
+    (those with qa's marker, and the one the previous manifest named) and the leftovers of
+    killed saves in `.qa/`. Nothing else in the folder is touched."""
     for path in folder.iterdir():
-        if path.name == keep:
+        if path.name == keep or path.is_symlink() or not path.is_dir():
             continue
-        if path.is_dir() and path.name.startswith(("data-", ".tmp-data-")):
+        if path.name.startswith("data-") and (
+            (path / DATA_MARKER).is_file() or path.name == previous
+        ):
             shutil.rmtree(path, ignore_errors=True)
-        elif path.is_file() and path.name.startswith(".tmp-") and path.suffix == ".json":
+    for path in (folder / WORK).iterdir():
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
             path.unlink(missing_ok=True)
 
 
 def _write_json_atomically(path: Path, value: dict[str, Any]) -> None:
-    fd, temp = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=path.parent)
+    # Written in qa's own work folder (same file system), so a killed save leaves its
+    # leftovers only where qa may delete them.
+    fd, temp = tempfile.mkstemp(prefix="tmp-", suffix=".json", dir=path.parent / WORK)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as out:
             json.dump(value, out, indent=2, ensure_ascii=False)

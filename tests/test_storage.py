@@ -34,6 +34,7 @@ def test_manifest_records_format_model_chunking_and_document_hashes(saved, tmp_p
     assert doc["source"] == "docs/doha.txt" and doc["characters"] == len(DOHA)
     data = saved / m["data"]
     assert sorted(p.name for p in data.iterdir()) == [
+        ".qa-data",  # qa's marker: only data folders holding it are ever deleted by qa
         "bm25",
         "chunk_keys.npy",
         "chunks.jsonl",
@@ -62,8 +63,9 @@ def test_manifest_records_format_model_chunking_and_document_hashes(saved, tmp_p
 def test_saving_again_leaves_one_data_folder(saved, write, tmp_path, fake_embedder):
     write("docs/more.txt", "Thomas West is the special envoy.")
     build_index([tmp_path / "docs"], path=saved, embedder=fake_embedder)
-    folders = [p.name for p in saved.iterdir() if p.is_dir()]
-    assert folders == [manifest(saved)["data"]]
+    folders = sorted(p.name for p in saved.iterdir() if p.is_dir())
+    assert folders == [".qa", manifest(saved)["data"]]
+    assert list((saved / ".qa").iterdir()) == []  # qa's work folder holds no leftovers
 
 
 def test_missing_index_says_how_to_build_one(tmp_path, fake_embedder):
@@ -126,7 +128,8 @@ def test_a_failed_save_leaves_the_previous_index_usable(
         build_index([tmp_path / "docs"], path=saved, embedder=fake_embedder)
     monkeypatch.undo()
     assert manifest(saved) == before
-    assert [p.name for p in saved.iterdir() if p.is_dir()] == [before["data"]]
+    assert sorted(p.name for p in saved.iterdir() if p.is_dir()) == [".qa", before["data"]]
+    assert list((saved / ".qa").iterdir()) == []
     index = load_index(saved, embedder=fake_embedder)
     assert [d.source for d in index.documents] == ["docs/doha.txt"]
     assert index.ask("Where is the embassy operating from?").answered
