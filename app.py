@@ -45,6 +45,7 @@ CSS = """
 #intro p { color: var(--body-text-color-subdued); margin-top: -4px; }
 .qa-reply { line-height: 1.55; }
 .qa-answer { font-size: 1.02rem; }
+.qa-short { font-size: 1.25rem; margin-bottom: 0.35rem; }
 .qa-refusal { font-style: italic; }
 .qa-marker { font-weight: 600; text-decoration: none !important; padding: 0 3px; border-radius: 4px;
   background: var(--color-accent-soft); color: var(--color-accent) !important; cursor: pointer; }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from collections.abc import Sequence
@@ -11,6 +12,7 @@ import numpy as np
 
 from qa.errors import InputError
 from qa.lexical import terms
+from qa.reading import Reading, SpanReader, read_evidence
 from qa.snapshot import Snapshot
 from qa.types import Answer, Citation, Passage
 
@@ -44,6 +46,13 @@ class AnswerSettings:
     max_sentences: int = 3
     margin: float = 0.1  # extra sentences must rank within this of the best one
     evidence_passages: int = 5  # the answer draws on at most this many of the top passages
+    # The reader (qa/reading.py): how many sentence windows it reads, how much retrieval's
+    # support adds to its score when ranking them, and the answerability below which the
+    # question is refused. Chosen on held-out training articles (models/reader/README.md).
+    reader: bool = True  # False: retrieval's support alone decides, as before the reader
+    reader_windows: int = 4
+    retrieval_weight: float = 2.0
+    min_answerable: float = 0.5
 
     def __post_init__(self) -> None:
         if not 0 <= self.min_support <= 2:
@@ -64,6 +73,10 @@ class AnswerSettings:
             raise InputError(f"margin must be 0 or more, got {self.margin}")
         if self.evidence_passages < 1:
             raise InputError(f"evidence_passages must be at least 1, got {self.evidence_passages}")
+        if self.reader_windows < 1:
+            raise InputError(f"reader_windows must be at least 1, got {self.reader_windows}")
+        if not 0 <= self.min_answerable <= 1:
+            raise InputError(f"min_answerable must be between 0 and 1, got {self.min_answerable}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,52 +209,92 @@ def compose_answer(
     hits: Sequence[tuple[int, float]],
     query_vector: np.ndarray,
     settings: AnswerSettings,
+    reader: SpanReader | None = None,
 ) -> Answer:
-    """An answer quoting the best-ranked sentences with [n] markers, or a refusal."""
+    """An answer quoting the best-ranked sentences with [n] markers, or a refusal.
+
+    With a reader, the reader decides whether to answer, its short answer leads, and the
+    sentence holding it is the first citation. Without one, retrieval's support decides.
+    """
     passages = [_passage(snapshot, row, score) for row, score in hits]
+    refusal = Answer(question=question, text=NOT_FOUND, answered=False, passages=passages)
     # Asking for more passages shows more, but the answer reads only the best few.
     evidence = score_sentences(
         snapshot, hits[: settings.evidence_passages], question, query_vector, settings
     )
-    quotable = [e for e in evidence if e.support >= settings.min_quote_support]
-    if not quotable or max(e.support for e in evidence) < settings.min_support:
-        return Answer(question=question, text=NOT_FOUND, answered=False, passages=passages)
-    floor = quotable[0].rank - settings.margin
-    chosen: list[Evidence] = []
+    reading: Reading | None = None
+    if reader is not None:
+        readings = read_evidence(question, snapshot, evidence, reader, settings)
+        if not readings or readings[0].answerable < settings.min_answerable:
+            confidence = round(readings[0].answerable, 4) if readings else None
+            return dataclasses.replace(refusal, confidence=confidence)
+        reading = readings[0]
+        quotable = [e for e in evidence if e.support >= settings.min_quote_support]
+    else:
+        quotable = [e for e in evidence if e.support >= settings.min_quote_support]
+        if not quotable or max(e.support for e in evidence) < settings.min_support:
+            return refusal
+    # Sentence rows quoted, each as a (first, last) run; the reader's sentence comes first.
+    runs: list[tuple[int, int, float]] = []
     seen_quotes: set[str] = set()
+    if reading is not None:
+        runs.append((reading.sentence_first, reading.sentence_last, reading.answerable))
+        seen_quotes.add(_quote_key(snapshot, reading.sentence_first, reading.sentence_last))
+    floor = quotable[0].rank - settings.margin if quotable else 0.0
     for item in quotable:
-        if len(chosen) == settings.max_sentences or item.rank < floor:
+        if len(runs) == settings.max_sentences or item.rank < floor:
             break
-        entry, span = snapshot.sentence_span(item.sentence_row)
-        key = " ".join(entry.document.text[span.start : span.end].split()).lower()
-        if key in seen_quotes or (chosen and not item.adds):
+        row = item.sentence_row
+        if any(first <= row <= last for first, last, _ in runs):
+            continue
+        key = _quote_key(snapshot, row, row)
+        if key in seen_quotes or (runs and not item.adds):
             continue  # documents repeat themselves; a title only repeats the question
         seen_quotes.add(key)
-        chosen.append(item)
+        runs.append((row, row, item.support))
     citations: list[Citation] = []
     parts: list[str] = []
-    for n, item in enumerate(chosen, start=1):
-        entry, span = snapshot.sentence_span(item.sentence_row)
-        quote = entry.document.text[span.start : span.end]
+    for n, (first, last, score) in enumerate(runs, start=1):
+        entry, first_span = snapshot.sentence_span(first)
+        _, last_span = snapshot.sentence_span(last)
+        start, end = first_span.start, last_span.end
+        quote = entry.document.text[start:end]
+        holds_short = reading is not None and n == 1
         citations.append(
             Citation(
                 n=n,
                 source=entry.document.source,
-                start=span.start,
-                end=span.end,
+                start=start,
+                end=end,
                 quote=quote,
-                score=round(item.support, 4),
-                page=entry.document.page_at(span.start),
+                score=round(score, 4),
+                page=entry.document.page_at(start),
+                short_start=reading.start if holds_short and reading else None,
+                short_end=reading.end if holds_short and reading else None,
             )
         )
         parts.append(f"{' '.join(quote.split())} [{n}]")
+    if reading is not None:
+        # The reader's scores rank the passages too: the one holding its answer comes first.
+        holder = citations[0]
+        passages.sort(
+            key=lambda p: not (p.source == holder.source and p.start <= holder.start < p.end)
+        )
     return Answer(
         question=question,
         text=" ".join(parts),
         answered=True,
         citations=citations,
         passages=passages,
+        short=reading.text if reading else "",
+        confidence=round(reading.answerable, 4) if reading else None,
     )
+
+
+def _quote_key(snapshot: Snapshot, first: int, last: int) -> str:
+    entry, first_span = snapshot.sentence_span(first)
+    _, last_span = snapshot.sentence_span(last)
+    return " ".join(entry.document.text[first_span.start : last_span.end].split()).lower()
 
 
 def _passage(snapshot: Snapshot, row: int, score: float) -> Passage:

@@ -4,6 +4,7 @@ it writes is checked against them (qa.verify) before it is shown. Nothing unchec
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -13,6 +14,7 @@ from qa.chunking import split_sentences
 from qa.embeddings import Embedder
 from qa.llm import GenerationSettings, LanguageModel
 from qa.snapshot import Snapshot
+from qa.squad import normalize_answer
 from qa.types import Answer, Citation, GenerationReport, Passage
 from qa.verify import CheckSettings, SourceSentence, Verdict, check_claim, parse_claim
 
@@ -29,6 +31,10 @@ FELL_BACK = (
     "The written answer did not hold up against the documents, so the sentences it would "
     "have drawn on are quoted instead."
 )
+MISSED_SHORT = (
+    "The written answer did not state what the reader found in the documents, so the "
+    "sentences it would have drawn on are quoted instead."
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,12 +47,16 @@ class WritingSettings:
     check: CheckSettings = field(default_factory=CheckSettings)
 
 
-def prompt_messages(question: str, passages: Sequence[Passage]) -> list[dict[str, str]]:
-    """The chat messages the model sees: the instructions, the numbered passages, the question."""
+def prompt_messages(
+    question: str, passages: Sequence[Passage], short: str = ""
+) -> list[dict[str, str]]:
+    """The chat messages the model sees: the instructions, the numbered passages, the question,
+    and the reader's short answer, which the model is to phrase, not to second-guess."""
     numbered = "\n\n".join(f"[{n}] {' '.join(p.text.split())}" for n, p in enumerate(passages, 1))
+    hint = f"\nShort answer (from passage [1]): {short}" if short else ""
     return [
         {"role": "system", "content": SYSTEM_PROMPT},
-        {"role": "user", "content": f"Passages:\n{numbered}\n\nQuestion: {question}"},
+        {"role": "user", "content": f"Passages:\n{numbered}\n\nQuestion: {question}{hint}"},
     ]
 
 
@@ -112,9 +122,12 @@ def source_sentences(
 class AnswerStream:
     """Iterate for the checked answer's text as it is written; `answer` is set at the end."""
 
-    def __init__(self, pieces: Iterator[str], finish: Callable[[], Answer]) -> None:
+    def __init__(
+        self, pieces: Iterator[str], finish: Callable[[], Answer], *, short: str = ""
+    ) -> None:
         self._pieces = pieces
         self._finish = finish
+        self.short = short  # the reader's short answer, known before any text streams
         self.answer: Answer | None = None
 
     def __iter__(self) -> Iterator[str]:
@@ -145,7 +158,7 @@ def write_answer(
     if not extractive.answered:
         refusal = _as_generated(extractive, list(extractive.notes))
         return AnswerStream(iter([refusal.text]), lambda: refusal)
-    return AnswerStream(state.pieces(), state.answer)
+    return AnswerStream(state.pieces(), state.answer, short=extractive.short)
 
 
 class _Writing:
@@ -166,7 +179,7 @@ class _Writing:
         self.passages = [passage for passage, _ in windows]
         self.sources = source_sentences(snapshot, windows)
         self.weight = snapshot.bm25.idf
-        self.messages = prompt_messages(question, self.passages)
+        self.messages = prompt_messages(question, self.passages, extractive.short)
         self.verdicts: list[Verdict] = []
         self.citations: list[Citation] = []
         self.kept: list[str] = []
@@ -265,16 +278,48 @@ class _Writing:
         )
         if not self.kept:
             return _as_generated(self.extractive, [*notes, FELL_BACK], report)
+        citations = self._with_short(self.citations)
+        if self.extractive.short and citations is None:
+            # The reader decides what is true: a written answer that does not say what it
+            # found, cited where it found it, is not shown.
+            report = dataclasses.replace(report, fell_back=True)
+            return _as_generated(self.extractive, [*notes, MISSED_SHORT], report)
         return Answer(
             question=self.question,
             text=" ".join(self.kept),
             answered=True,
-            citations=self.citations,
+            citations=citations or self.citations,
             passages=self.extractive.passages,
             mode="generate",
             notes=notes,
             generation=report,
+            short=self.extractive.short,
+            confidence=self.extractive.confidence,
         )
+
+    def _with_short(self, citations: list[Citation]) -> list[Citation] | None:
+        """The citations, with the short answer's offsets on the one holding it; None when
+        no kept sentence states the short answer from a sentence that holds it."""
+        holder = next((c for c in self.extractive.citations if c.short_start is not None), None)
+        if holder is None or holder.short_start is None or holder.short_end is None:
+            return None
+        said = normalize_answer(" ".join(self.kept))
+        if normalize_answer(self.extractive.short) not in said:
+            return None
+        marked, found = [], False
+        for c in citations:
+            inside = (
+                c.source == holder.source
+                and c.start <= holder.short_start
+                and holder.short_end <= c.end
+            )
+            if inside and not found:
+                c = dataclasses.replace(
+                    c, short_start=holder.short_start, short_end=holder.short_end
+                )
+                found = True
+            marked.append(c)
+        return marked if found else None
 
 
 def _finished(text: str) -> bool:
@@ -295,4 +340,6 @@ def _as_generated(
         mode="generate",
         notes=notes,
         generation=report,
+        short=extractive.short,
+        confidence=extractive.confidence,
     )

@@ -23,6 +23,7 @@ from qa.errors import IndexMismatchError, InputError, QAError, SkippedFileWarnin
 from qa.generate import AnswerStream, WritingSettings
 from qa.lexical import terms
 from qa.questions import check_k, clean_question, fit_question
+from qa.reading import SpanReader
 from qa.retrieval import RetrievalSettings, retrieve
 from qa.snapshot import DocumentEntry, Snapshot
 from qa.storage import (
@@ -86,8 +87,12 @@ class Index:
         model: LanguageModel | None = None,
         writing: WritingSettings | None = None,
         store: str | VectorStore | None = None,
+        reader: SpanReader | None = None,
     ) -> None:
         self.path = Path(path) if path is not None else None
+        # The reader decides what answers a question (qa/reading.py). None: the shipped
+        # model, loaded once per process on the first question.
+        self._reader = reader
         # Where chunk vectors live: "faiss" (default), "faiss:ivf", "milvus:./qa.db", ... or a
         # VectorStore. Opened when first needed (it needs the embedding dimension).
         self._store: VectorStore | None = None if isinstance(store, str | None) else store
@@ -142,6 +147,15 @@ class Index:
         return index
 
     @property
+    def reader(self) -> SpanReader:
+        """The reader model that finds short answers and decides whether to answer."""
+        if self._reader is None:
+            from qa.reader import load_reader
+
+            self._reader = load_reader()
+        return self._reader
+
+    @property
     def store(self) -> VectorStore:
         """Where this index keeps its chunk vectors."""
         if self._store is None:
@@ -193,11 +207,12 @@ class Index:
         snapshot = self.snapshot  # one consistent view, whatever other threads change
         query_vector = self.embedder.embed([question])[0]
         hits = retrieve(snapshot, query_vector, terms(question), k, self.retrieval)
-        answer = compose_answer(question, snapshot, hits, query_vector, self.answering)
+        reader = self.reader if self.answering.reader else None
+        answer = compose_answer(question, snapshot, hits, query_vector, self.answering, reader)
         if notes:
             answer = dataclasses.replace(answer, notes=notes + answer.notes)
         if mode == "extractive":
-            return AnswerStream(iter([answer.text]), lambda: answer)
+            return AnswerStream(iter([answer.text]), lambda: answer, short=answer.short)
         from qa.generate import write_answer
         from qa.llm import default_model
 
@@ -214,6 +229,7 @@ class Index:
             model=self.model,
             writing=self.writing,
             store=self.store,
+            reader=self._reader,
         )
         copy._snapshot, copy.roots = self._snapshot, list(self.roots)
         copy._owns_store = False  # its removals stay in its snapshot; the store is shared

@@ -52,7 +52,6 @@ def build_model(encoder_path: str) -> Any:
 
 
 def _heads(encoder: Any) -> Any:
-    import torch
     from torch import nn
 
     class ReaderModel(nn.Module):
@@ -105,6 +104,13 @@ class Reader:
             torch.set_num_threads(threads)
         self.model = model
         self._lock = threading.Lock()
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        """How many tokens each text takes, without the special tokens."""
+        if not texts:
+            return []
+        ids = self.tokenizer(list(texts), add_special_tokens=False)["input_ids"]
+        return [len(i) for i in ids]
 
     def read(self, question: str, windows: Sequence[str]) -> list[ReadSpan]:
         """The best span in each window (same order), or [] when there are no windows."""

@@ -39,7 +39,10 @@ def render_reply(
     citations = {c.n: c for c in answer.citations}
     text = " ".join(_render_token(t, citations, anchor) for t in shown)
     kind = "qa-answer" if answer.answered else "qa-answer qa-refusal"
-    parts = [f'<div class="qa-reply"><div class="{kind}">{text}</div>']
+    parts = ['<div class="qa-reply">']
+    if answer.short:  # the reader's short answer leads; the quotes below back it up
+        parts.append(f'<div class="qa-short"><strong>{escape(answer.short)}</strong></div>')
+    parts.append(f'<div class="{kind}">{text}</div>')
     if complete:
         if asked is not None and " ".join(asked.split()) != answer.question:
             parts.append(f'<div class="qa-note">Searched for: “{escape(answer.question)}”</div>')
@@ -98,7 +101,21 @@ def highlighted(citation: Citation, passages: Sequence[Passage]) -> str:
         before = _clip_left(passage.text[: citation.start - passage.start])
         after = _clip_right(passage.text[citation.end - passage.start :])
     quote = escape(citation.quote)
+    if citation.short_start is not None and citation.short_end is not None:
+        # The short answer, in bold inside the highlighted sentence.
+        a, b = citation.short_start - citation.start, citation.short_end - citation.start
+        q = citation.quote
+        quote = (
+            f"{_escape_inline(q[:a])}<strong>{escape(q[a:b])}</strong>{_escape_inline(q[b:])}"
+        ).strip()
     return f"{escape(before)} <mark>{quote}</mark> {escape(after)}".strip()
+
+
+def _escape_inline(text: str) -> str:
+    """`escape`, keeping one space where `text` starts or ends with white space."""
+    lead = " " if text[:1].isspace() else ""
+    trail = " " if text[-1:].isspace() and text.strip() else ""
+    return lead + escape(text) + trail
 
 
 def _clip_left(text: str) -> str:
@@ -173,6 +190,8 @@ def answer_json(answer: Answer, *, asked: str | None = None) -> dict[str, Any]:
     return {
         "question": asked if asked is not None else answer.question,
         "searched": answer.question,
+        "short": answer.short,
+        "confidence": answer.confidence,
         "text": answer.text,
         "answered": answer.answered,
         "mode": answer.mode,
@@ -187,6 +206,8 @@ def answer_json(answer: Answer, *, asked: str | None = None) -> dict[str, Any]:
                 "location": location(c),
                 "quote": c.quote,
                 "score": c.score,
+                "short_start": c.short_start,
+                "short_end": c.short_end,
             }
             for c in answer.citations
         ],

@@ -195,10 +195,16 @@ def build_examples(
     )
     wants_retrieved = [rng.random() < config.retrieved_negatives for _ in questions]
     asked = [q[1] for q, wanted in zip(questions, wants_retrieved, strict=True) if wanted]
-    found, _ = retriever.retrieve(
-        bm25s.tokenize(asked, show_progress=False), k=4, show_progress=False, n_threads=2
-    )
-    retrieved = iter(found.tolist())
+    found: list[list[int]] = []
+    if asked:
+        hits, _ = retriever.retrieve(
+            bm25s.tokenize(asked, show_progress=False),
+            k=min(4, len(paragraphs)),
+            show_progress=False,
+            n_threads=2,
+        )
+        found = hits.tolist()
+    retrieved = iter(found)
 
     pairs: list[tuple[str, str, int, int]] = []  # question, window, answer start, end (-1: none)
     question_tokens = tokenizer([q[1] for q in questions], add_special_tokens=False)["input_ids"]
@@ -234,12 +240,11 @@ def build_examples(
                 if any(g in other.context.lower() for g in lowered_golds):
                     continue
                 words = content_words(question)
-                best = max(
-                    range(len(other.sentences)),
-                    key=lambda i, o=other: len(
-                        words & content_words(o.context[o.sentences[i].start : o.sentences[i].end])
-                    ),
-                )
+                overlaps = [
+                    len(words & content_words(other.context[s.start : s.end]))
+                    for s in other.sentences
+                ]
+                best = overlaps.index(max(overlaps))
                 first, last = _window(other, best, best, budget, rng, range(len(other.sentences)))
                 text = other.context[other.sentences[first].start : other.sentences[last].end]
                 pairs.append((question, text, -1, -1))
@@ -486,38 +491,13 @@ def _half() -> Any:
     return torch.float16
 
 
-def paragraph_windows(context: str, tokenizer: Any, budget: int) -> list[tuple[int, int]]:
-    """Character ranges of consecutive-sentence windows covering `context`, each within
-    `budget` tokens, overlapping by one sentence."""
-    sentences = split_sentences(context)
-    if not sentences:
-        return []
-    lengths = [
-        len(ids)
-        for ids in tokenizer(
-            [context[s.start : s.end] for s in sentences], add_special_tokens=False
-        )["input_ids"]
-    ]
-    windows: list[tuple[int, int]] = []
-    first = 0
-    while first < len(sentences):
-        last, used = first, lengths[first]
-        while last + 1 < len(sentences) and used + lengths[last + 1] <= budget:
-            last += 1
-            used += lengths[last]
-        windows.append((sentences[first].start, sentences[last].end))
-        if last + 1 >= len(sentences):
-            break
-        first = max(last, first + 1)  # the last sentence starts the next window
-    return windows
-
-
 def evaluate_closed(
     folder: Path, articles: list[Article], config: TrainConfig, *, progress: bool = True
 ) -> dict[str, Any]:
     """EM/F1 with the gold paragraph given, and how well the answerability head separates
     windows holding the answer from those that do not, on the dev articles."""
     from qa.reader import Reader
+    from qa.reading import text_windows
 
     reader = Reader(folder, threads=config.threads)
     rng = random.Random(config.seed + 1)
@@ -531,18 +511,18 @@ def evaluate_closed(
     rng.shuffle(items)
     items = items[: config.dev_questions]
     ems, f1s, seconds = [], [], []
-    holds, lacks = [], []  # answerability of windows with and without a gold answer
+    lacks: list[float] = []
+    holds: list[float] = []  # answerability of windows with and without a gold answer
     for context, qa in items:
         golds = [a["text"] for a in qa["answers"]]
-        q_tokens = len(reader.tokenizer(qa["question"], add_special_tokens=False)["input_ids"])
-        ranges = paragraph_windows(context, reader.tokenizer, config.max_length - q_tokens - 3)
-        windows = [context[a:b] for a, b in ranges]
+        budget = reader.max_length - reader.count_tokens([qa["question"]])[0] - 3
+        windows = [context[a:b] for a, b in text_windows(context, reader, budget)]
         began = time.perf_counter()
         spans = reader.read(qa["question"], windows)
         seconds.append(time.perf_counter() - began)
-        best = max(spans, key=lambda s: s.span_score)
-        ems.append(exact_match(best.text, golds))
-        f1s.append(f1_score(best.text, golds))
+        best = max(spans, key=lambda s: s.span_score).text if spans else ""
+        ems.append(exact_match(best, golds))
+        f1s.append(f1_score(best, golds))
         for span, window in zip(spans, windows, strict=True):
             has = any(g.lower() in window.lower() for g in golds)
             (holds if has else lacks).append(span.answerable)
@@ -599,17 +579,32 @@ def write_card(out: Path, config: TrainConfig, figures: dict[str, Any]) -> None:
         "",
     ]
     (out / "README.md").write_text("\n".join(lines), encoding="utf-8")
+    # The settings again, for tools: bench/tune_reader.py finds the dev articles from them.
+    (out / "training.json").write_text(json.dumps(asdict(config), indent=2) + "\n")
 
 
 def _flags(config: TrainConfig) -> list[str]:
+    """The `qa train-reader` flags that reproduce `config`."""
     defaults = TrainConfig(squad="", out="")
     flags = [f"--squad {config.squad}", f"--out {config.out}"]
-    for name in asdict(config):
-        if name in ("squad", "out"):
-            continue
+    if config.holdout:
+        flags.append(f"--holdout {config.holdout}")
+    for name in (
+        "seed",
+        "train_questions",
+        "dev_articles",
+        "dev_questions",
+        "epochs",
+        "batch_size",
+        "learning_rate",
+        "max_length",
+        "max_steps",
+    ):
         value = getattr(config, name)
         if value != getattr(defaults, name):
             flags.append(f"--{name.replace('_', '-')} {value}")
+    if not config.bf16:
+        flags.append("--no-bf16")
     return flags
 
 

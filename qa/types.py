@@ -80,6 +80,10 @@ class Citation:
     quote: str
     score: float
     page: int | None = None
+    # Where the short answer lies in the document, when this citation holds it:
+    # text[short_start:short_end] == answer.short, within [start, end).
+    short_start: int | None = None
+    short_end: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +120,8 @@ class Answer:
     mode: str = "extractive"  # or "generate": written by a language model, then checked
     notes: list[str] = field(default_factory=list)  # what a reader should know, e.g. removals
     generation: GenerationReport | None = None
+    short: str = ""  # the reader's short answer ("August 2021"); "" when refused
+    confidence: float | None = None  # the reader's probability that the documents answer it
 
     def to_dict(self) -> dict[str, object]:
         """A JSON-ready view of the answer."""

@@ -21,7 +21,10 @@ def result(
     citations=1,
     exact=1,
     latency=10.0,
+    closed=None,
+    exact_short=True,
 ):
+    closed_em, closed_f1 = closed if closed else (None, None)
     return QuestionResult(
         "id",
         "q?",
@@ -37,13 +40,24 @@ def result(
         citations,
         exact,
         latency,
+        exact_short_span=exact_short,
+        closed_exact_match=closed_em,
+        closed_f1=closed_f1,
     )
 
 
 def test_summarize_gives_exact_shares():
     results = [
-        result(rank=1, em=1.0, f1=1.0, latency=10.0),
-        result(rank=3, cited=False, evidence=False, f1=0.5, contains=False, latency=20.0),
+        result(rank=1, em=1.0, f1=1.0, latency=10.0, closed=(1.0, 1.0)),
+        result(
+            rank=3,
+            cited=False,
+            evidence=False,
+            f1=0.5,
+            contains=False,
+            latency=20.0,
+            closed=(0.0, 0.5),
+        ),
         result(
             rank=None,
             answered=False,
@@ -55,8 +69,16 @@ def test_summarize_gives_exact_shares():
             exact=0,
             latency=30.0,
         ),
-        result(rank=7, citations=2, exact=2, f1=0.25, latency=40.0),
-        result(answerable=False, answered=False, rank=None, citations=0, exact=0, latency=50.0),
+        result(rank=7, citations=2, exact=2, f1=0.25, latency=40.0, closed=(1.0, 0.5)),
+        result(
+            answerable=False,
+            answered=False,
+            rank=None,
+            citations=0,
+            exact=0,
+            latency=50.0,
+            exact_short=False,
+        ),
         result(answerable=False, answered=True, rank=None, citations=1, exact=1, latency=60.0),
     ]
     report = summarize(results)
@@ -67,8 +89,15 @@ def test_summarize_gives_exact_shares():
         "recall@cited": 0.5,
     }
     assert report["evidence"] == {"gold_answer_in_cited": 0.5}
-    assert report["answers"] == {"exact_match": 0.25, "f1": 0.4375, "contains_gold": 0.5}
-    assert report["citations"] == {"total": 5, "exact": 1.0}
+    # The closed setting (gold paragraph given) averages the questions that were read so.
+    assert report["answers"] == {
+        "exact_match": 0.25,
+        "f1": 0.4375,
+        "contains_gold": 0.5,
+        "closed_exact_match": 0.6667,
+        "closed_f1": 0.6667,
+    }
+    assert report["citations"] == {"total": 5, "exact": 1.0, "exact_short_answers": 0.8333}
     assert report["refusals"] == {"answerable_wrongly_refused": 0.25, "unanswerable_refused": 0.5}
     assert report["speed"] == {"asks": 6, "ask_p50_ms": 35.0, "ask_p95_ms": 57.5}
 
