@@ -25,11 +25,13 @@ def dev_file(squad: str, model: Path, out: Path) -> Path:
     """The model's dev articles (from its training settings) as a SQuAD file."""
     from qa.training import TrainConfig, load_articles, split_articles
 
+    path = out / "dev.json"
+    if path.exists():  # written by an earlier run: the same articles
+        return path
     settings = json.loads((model / "training.json").read_text(encoding="utf-8"))
     config = TrainConfig(**{**settings, "squad": squad})
     _, dev = split_articles(load_articles(squad), config)
     out.mkdir(parents=True, exist_ok=True)
-    path = out / "dev.json"
     data = {"version": "1.1", "data": [{"title": a.title, "paragraphs": a.paragraphs} for a in dev]}
     path.write_text(json.dumps(data), encoding="utf-8")
     return path

@@ -578,6 +578,23 @@ def write_card(out: Path, config: TrainConfig, figures: dict[str, Any]) -> None:
         "```",
         "",
     ]
+    settings_path = out / "reader.json"
+    tuning = json.loads(settings_path.read_text()).get("tuning") if settings_path.exists() else None
+    if tuning:
+        lines += [
+            "## Thresholds (chosen on the same held-out training articles, open setting)",
+            "",
+            f"`{tuning['command']}` ran `qa eval` on {tuning['dev_questions']} questions of",
+            "those articles for each retrieval weight, and took the highest answerability",
+            "threshold that refuses at most 4% of answerable questions:",
+            "",
+            "```json",
+            json.dumps(tuning["rows"], indent=2),
+            "```",
+            "",
+            f"Chosen: `{json.dumps(tuning['chosen'])}` (the defaults of `AnswerSettings`).",
+            "",
+        ]
     (out / "README.md").write_text("\n".join(lines), encoding="utf-8")
     # The settings again, for tools: bench/tune_reader.py finds the dev articles from them.
     (out / "training.json").write_text(json.dumps(asdict(config), indent=2) + "\n")

@@ -75,3 +75,38 @@ def test_answer_json_has_the_text_and_exact_citations():
     assert citation["location"] == "page 2, characters 15–27"
     passage = data["passages"][0]["text"]
     assert passage[citation["start"] : citation["end"]] == citation["quote"]
+
+
+def _with_short(short: str, sentence: str) -> Answer:
+    import dataclasses
+
+    answer = answer_citing(sentence, quote=sentence)
+    c = answer.citations[0]
+    at = c.start + sentence.index(short)
+    holder = dataclasses.replace(c, short_start=at, short_end=at + len(short))
+    return dataclasses.replace(answer, citations=[holder], short=short, confidence=0.93)
+
+
+def test_the_short_answer_leads_the_reply_and_is_bold_inside_its_quote():
+    answer = _with_short("August 2021", "The embassy closed in August 2021, abruptly.")
+    html = render_reply(answer, anchor="r1")
+    assert html.index('<div class="qa-short"><strong>August 2021</strong></div>') < html.index(
+        'class="qa-answer"'
+    )
+    assert "<mark>The embassy closed in <strong>August 2021</strong>, abruptly.</mark>" in html
+
+
+def test_a_short_answer_with_markup_is_escaped():
+    answer = _with_short(
+        '<img src=x onerror="alert(1)">', 'It said <img src=x onerror="alert(1)">.'
+    )
+    html = render_reply(answer, anchor="r1")
+    assert "<img" not in html and "&lt;img src=x" in html
+
+
+def test_answer_json_has_the_short_answer_and_its_offsets():
+    answer = _with_short("Doha", "The embassy operates from Doha now.")
+    data = answer_json(answer)
+    assert data["short"] == "Doha" and data["confidence"] == 0.93
+    c = data["citations"][0]
+    assert c["quote"][c["short_start"] - c["start"] : c["short_end"] - c["start"]] == "Doha"
