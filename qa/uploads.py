@@ -3,7 +3,6 @@ index's uploads folder, and added; or removed again. Nothing half-added is ever 
 
 from __future__ import annotations
 
-import math
 import os
 import re
 import shutil
@@ -15,6 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PureWindowsPath
 
+from qa import limits
 from qa.documents import SUPPORTED_SUFFIXES, FileNotice, load_file
 from qa.errors import DocumentError, InputError, SkippedFileWarning
 from qa.index import Index, IndexReport, PathLike
@@ -30,15 +30,7 @@ _uploads_lock = threading.Lock()  # one upload at a time moves files into the up
 
 def upload_limit(text: str | None = None, *, where: str = "QA_MAX_UPLOAD_MB") -> int:
     """The largest upload in bytes: `text` megabytes, else $QA_MAX_UPLOAD_MB, else 50 MB."""
-    if text is None:
-        text = os.environ.get("QA_MAX_UPLOAD_MB") or str(DEFAULT_UPLOAD_MB)
-    try:
-        megabytes = float(text)
-    except ValueError:
-        megabytes = math.nan
-    if not (math.isfinite(megabytes) and megabytes > 0):
-        raise InputError(f"{where} must be a number of megabytes above 0 (like 50), got {text!r}")
-    return max(1, int(megabytes * 1_000_000))
+    return limits.megabytes(where, DEFAULT_UPLOAD_MB * 1_000_000, text)
 
 
 def uploads_folder(index: Index) -> Path:
