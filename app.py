@@ -11,16 +11,20 @@ Only the page and its wiring live here; retrieval, answering and the HTML they s
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import shutil
 import sys
 import time
 from collections.abc import Generator, Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 import gradio as gr
 
-from qa import Answer, QAError, chat, followups, render, uploads
+from qa import Answer, QAError, chat, followups, limits, questions, render, uploads
 from qa.api import default_index, default_index_path
+from qa.errors import disk_problem
 
 EXAMPLES = [
     "Where has the US embassy in Afghanistan been operating from?",
@@ -102,18 +106,33 @@ def add_question(message: str, history: Messages) -> tuple[str, Messages]:
     """Put the typed question into the chat and clear the box."""
     if not message.strip():
         return message, history
-    return "", [*history, {"role": "user", "content": message}]
+    return "", [*history, {"role": "user", "content": render.render_question(message)}]
 
 
 def add_example(event: gr.SelectData, history: Messages) -> Messages:
     """Put a clicked example question into the chat."""
-    return [*history, {"role": "user", "content": followups.message_text(event.value)}]
+    question = render.render_question(followups.message_text(event.value))
+    return [*history, {"role": "user", "content": question}]
 
 
-def respond(history: Messages, k: float, folder: str, mode: str) -> Iterator[Messages]:
+# Questions in flight per page session or API client ($QA_QUESTIONS_PER_SESSION): one visitor
+# cannot fill every place in the queue's workers.
+SLOTS = chat.SessionSlots()
+
+
+def respond(
+    history: Messages,
+    k: float,
+    folder: str,
+    mode: str,
+    request: gr.Request | None = None,
+) -> Iterator[Messages]:
     """Answer the last question, streaming the reply; sources follow the answer."""
     try:
-        yield from _respond(history, k, folder, mode)
+        with SLOTS.hold(request.session_hash if request else None):
+            yield from _respond(history, k, folder, mode)
+    except QAError as error:
+        yield [*history, {"role": "assistant", "content": render.render_error(str(error))}]
     except Exception as error:  # never a traceback on the page: a short message, the log has it
         message = chat.unexpected(error, "answering")
         yield [*history, {"role": "assistant", "content": render.render_error(message)}]
@@ -123,14 +142,15 @@ def _respond(history: Messages, k: float, folder: str, mode: str) -> Iterator[Me
     if not history or history[-1].get("role") != "user":
         yield history
         return
-    question = followups.message_text(history[-1]["content"])
+    question = followups.question_text(history[-1]["content"])
     searched = followups.contextualize(question, followups.chat_turns(history[:-1]))
     anchor = f"qa-{len(history)}"  # links in this reply lead to this reply's sources
     try:
+        passages = questions.whole_k(k)
         if mode == "generate":
-            answer = yield from _written(history, searched, int(k), folder)
+            answer = yield from _written(history, searched, passages, folder)
         else:
-            answer = chat.open_index(folder).ask(searched, k=int(k))
+            answer = chat.open_index(folder).ask(searched, k=passages)
     except QAError as error:
         yield [*history, {"role": "assistant", "content": render.render_error(str(error))}]
         return
@@ -164,6 +184,7 @@ def ask_api(
     k: int = 5,
     mode: str = "extractive",
     history: list[dict[str, str]] | None = None,
+    request: gr.Request | None = None,
 ) -> dict[str, Any]:
     """Answer a question from the app's index: the answer text, citations with quotes, passages.
 
@@ -173,8 +194,11 @@ def ask_api(
     "searched" field says what was searched.
     """
     try:
-        searched = followups.contextualize(question, followups.history_turns(history))
-        answer = default_index().ask(searched, k=int(k), mode=mode)
+        asked = questions.clean_question(question)  # text, or a clear error: never guessed
+        passages = questions.whole_k(k)
+        with SLOTS.hold(request.session_hash if request else None):
+            searched = followups.contextualize(asked, followups.history_turns(history))
+            answer = default_index().ask(searched, k=passages, mode=mode)
         return render.answer_json(answer, asked=question)
     except QAError as error:
         raise gr.Error(str(error)) from error
@@ -219,9 +243,35 @@ def upload(
     except QAError as error:
         notice = render.render_notice(f"{error} The index is unchanged.", error=True)
     except Exception as error:  # add_uploads puts the uploads folder back as it was
-        message = chat.unexpected(error, "adding the files")
+        message = disk_problem(error) or chat.unexpected(error, "adding the files")
         notice = render.render_notice(f"{message} The index is unchanged.", error=True)
+    finally:
+        forget_uploaded(files)
     return (None, notice, *documents_view(folder))
+
+
+def forget_uploaded(files: Sequence[str]) -> None:
+    """Delete gradio's copies of uploaded files once qa has its own: none is served later."""
+    cache = os.environ.get("GRADIO_TEMP_DIR")
+    if not cache:
+        return
+    root = Path(cache).resolve()
+    for file in files:
+        path = Path(file).resolve()
+        if path.is_relative_to(root) and path != root:
+            path.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                path.parent.rmdir()  # gradio keeps each upload in a folder of its own
+
+
+def private_cache(index_folder: Path) -> Path:
+    """The page's own upload cache, inside the index folder and readable by this user only,
+    emptied: copies of earlier uploads are never served again, by this app or another."""
+    cache = index_folder / ".page-cache"
+    shutil.rmtree(cache, ignore_errors=True)
+    cache.mkdir(mode=0o700, parents=True)
+    cache.chmod(0o700)
+    return cache
 
 
 def remove(source: str | None, folder: str) -> tuple[str, Any, Any]:
@@ -233,7 +283,8 @@ def remove(source: str | None, folder: str) -> tuple[str, Any, Any]:
     except QAError as error:
         notice = render.render_notice(str(error), error=True)
     except Exception as error:
-        notice = render.render_notice(chat.unexpected(error, "removing the document"), error=True)
+        message = disk_problem(error) or chat.unexpected(error, "removing the document")
+        notice = render.render_notice(message, error=True)
     return (notice, *documents_view(folder))
 
 
@@ -389,7 +440,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     try:
         auth = chat.parse_auth(args.auth, where=args.auth_from)
-        upload_bytes = uploads.upload_limit()
+        if args.auth_from == "--auth" and not auth:
+            raise QAError("--auth must be USER:PASSWORD, like ann:correct-horse; it is empty.")
+        limit = limits.current()  # every setting checked before anything starts
     except QAError as error:
         print(f"qa: {error}", file=sys.stderr)
         return 2
@@ -404,18 +457,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     print(f"Loading the index in {default_index_path()} (built from corpus/ on first use)...")
     try:
-        default_index()
+        index = default_index()
+        uploads.clean_on_start(index)  # an upload a killed app left half done is settled
+        if index.path is not None:
+            os.environ["GRADIO_TEMP_DIR"] = str(private_cache(index.path))
     except QAError as error:
         print(f"qa: {error}", file=sys.stderr)
         return 1
+    except OSError as error:
+        problem = disk_problem(error)
+        if problem is None:
+            raise
+        print(f"qa: {problem} (QA_INDEX sets the index folder)", file=sys.stderr)
+        return 2
     page = build_page()
     page.queue(default_concurrency_limit=CONCURRENCY, max_size=QUEUE_SIZE)
     page.launch(
         server_name=args.host,
         server_port=args.port,
-        auth=auth or None,
+        # Checked by qa: a limit on guessing, and no timing difference between users.
+        auth=chat.SignIn(auth, per_minute=limit.login_attempts_per_minute) if auth else None,
         auth_message="Sign in to ask the documents on this computer.",
-        max_file_size=upload_bytes,  # gradio refuses larger uploads before they are stored
+        max_file_size=limit.upload_bytes,  # gradio refuses larger uploads before they are stored
         css=CSS,
         head=HEAD,
         theme=THEME,

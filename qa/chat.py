@@ -7,12 +7,18 @@ The rest of a page's logic lives beside this: `qa.followups` (follow-up question
 
 from __future__ import annotations
 
+import contextlib
+import hmac
 import ipaddress
 import logging
 import os
 import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
+from qa import limits
 from qa.api import default_index, default_index_path
 from qa.errors import InputError
 from qa.index import Index, PathLike
@@ -20,15 +26,34 @@ from qa.index import Index, PathLike
 _opened: dict[Path, Index] = {}
 _opened_lock = threading.Lock()
 
+NOT_ALLOWED = (
+    "This page may open only its own index and the folders listed in QA_INDEX_FOLDERS by the "
+    "person who started it."
+)
+
+
+def allowed_folders() -> list[Path]:
+    """The index folders a page may switch to besides its own: $QA_INDEX_FOLDERS, separated by
+    the system's path separator (":" on Linux). None by default."""
+    listed = os.environ.get("QA_INDEX_FOLDERS", "").split(os.pathsep)
+    return [Path(p.strip()).expanduser().resolve() for p in listed if p.strip()]
+
 
 def open_index(folder: PathLike | None = None) -> Index:
-    """The index saved in `folder` (blank: the default index), opened once per process."""
+    """The index saved in `folder` (blank: the default index), opened once per process.
+
+    Only the default index and the folders of `allowed_folders()` are opened: anyone using
+    the page may type a folder, and must learn nothing about the rest of the machine. Every
+    other folder gets the same message, whether it exists or not.
+    """
     text = os.fspath(folder).strip() if folder is not None else ""
     if not text:
         return default_index()
     path = Path(text).expanduser().resolve()
     if path == default_index_path().expanduser().resolve():
         return default_index()
+    if path not in allowed_folders():
+        raise InputError(NOT_ALLOWED)
     with _opened_lock:
         if path not in _opened:
             if not path.is_dir():
@@ -56,6 +81,12 @@ def parse_auth(text: str, *, where: str = "QA_AUTH") -> list[tuple[str, str]]:
     """
     pairs: list[tuple[str, str]] = []
     entries = [e.strip() for e in text.split(",")]
+    if text.strip() and not any(entries):
+        # "," would otherwise start the app open to anyone, without a word.
+        raise InputError(
+            f"{where} must be USER:PASSWORD, or several separated by commas, like "
+            "ann:correct-horse; it has no entry."
+        )
     for n, entry in enumerate(entries, start=1):
         if not entry:
             continue  # "ann:pw," is fine
@@ -78,6 +109,90 @@ def parse_auth(text: str, *, where: str = "QA_AUTH") -> list[tuple[str, str]]:
             )
         pairs.append((user.strip(), password))
     return pairs
+
+
+class SignIn:
+    """Checks a sign-in against USER:PASSWORD pairs, with a limit on guessing.
+
+    After `per_minute` failed sign-ins for one user name within a minute, that name is refused,
+    even with the right password, until the minute has passed; past ten times that many
+    failures in a minute across all names, every sign-in is refused for the rest of it.
+    """
+
+    def __init__(
+        self,
+        pairs: Sequence[tuple[str, str]],
+        *,
+        per_minute: int,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if per_minute <= 0:
+            raise ValueError(f"per_minute must be greater than 0, got {per_minute}")
+        self.passwords = dict(pairs)
+        self.per_minute = per_minute
+        self.clock = clock
+        self._failures: dict[str, deque[float]] = {}
+        self._all_failures: deque[float] = deque()
+        self._lock = threading.Lock()
+
+    def __call__(self, username: str, password: str) -> bool:
+        """Whether this sign-in is accepted (gradio's `auth` callable)."""
+        with self._lock:
+            now = self.clock()
+            self._forget_before(now - 60)
+            mine = self._failures.get(username, ())
+            if len(mine) >= self.per_minute or len(self._all_failures) >= 10 * self.per_minute:
+                return False
+            expected = self.passwords.get(username)
+            # Compared in constant time, and a missing user costs a comparison too.
+            ok = hmac.compare_digest(
+                (expected if expected is not None else "\0" + password).encode(),
+                password.encode(),
+            )
+            if ok and expected is not None:
+                return True
+            self._failures.setdefault(username, deque()).append(now)
+            self._all_failures.append(now)
+            return False
+
+    def _forget_before(self, cutoff: float) -> None:
+        while self._all_failures and self._all_failures[0] < cutoff:
+            self._all_failures.popleft()
+        for name in list(self._failures):
+            times = self._failures[name]
+            while times and times[0] < cutoff:
+                times.popleft()
+            if not times:
+                del self._failures[name]
+
+
+class SessionSlots:
+    """How many questions each page session (or API client) may have in flight at once."""
+
+    def __init__(self, per_session: int | None = None) -> None:
+        self.per_session = per_session  # None: $QA_QUESTIONS_PER_SESSION, read at each question
+        self._busy: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    @contextlib.contextmanager
+    def hold(self, session: str | None) -> Iterator[None]:
+        """Hold a slot while answering; InputError when the session already has all of them."""
+        key = session or ""
+        most = self.per_session or limits.current().questions_per_session
+        with self._lock:
+            if self._busy.get(key, 0) >= most:
+                raise InputError(
+                    f"{most} of your questions {'are' if most > 1 else 'is'} already being "
+                    "answered; ask again when one is done."
+                )
+            self._busy[key] = self._busy.get(key, 0) + 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._busy[key] -= 1
+                if not self._busy[key]:
+                    del self._busy[key]
 
 
 def is_loopback(host: str) -> bool:

@@ -177,6 +177,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except QAError as error:
         print(f"qa: {error}", file=sys.stderr)
         return 1
+    except OSError as error:
+        from qa.errors import disk_problem
+
+        problem = disk_problem(error)
+        if problem is None:
+            raise
+        # A full or read-only disk is the user's to fix: a sentence, not 26 lines of traceback.
+        print(f"qa: {problem}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("qa: interrupted; the index is as it was before this command.", file=sys.stderr)
         return 130
@@ -264,7 +273,7 @@ def _docs(args: argparse.Namespace) -> int:
     index = Index.load(_index_path(args))
     for document in index.documents:
         pages = f", {len(document.pages)} pages" if document.pages else ""
-        print(f"{document.source}  ({len(document.text):,} characters{pages})")
+        print(f"{printable(document.source)}  ({len(document.text):,} characters{pages})")
     print(f"{len(index)} documents in {index.path}")
     return 0
 
@@ -302,6 +311,11 @@ def _eval(args: argparse.Namespace) -> int:
         plot_report(report, Path(args.plot))
         print(f"Plot: {args.plot}")
     return 0
+
+
+def printable(name: str) -> str:
+    """A file name on one line of a terminal: "a\nb.txt" -> "a\\nb.txt" (controls escaped)."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in name)
 
 
 def location(item: Citation | Passage) -> str:

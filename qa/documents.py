@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import re
+import zipfile
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, NamedTuple
 
+from qa import limits
 from qa.errors import DocumentError, InputError, NoDocumentsError
 from qa.types import Document, Page
 
@@ -29,6 +33,15 @@ class FileNotice:
 
     def __str__(self) -> str:
         return f"{self.path}: {self.message}"
+
+
+class FoundFile(NamedTuple):
+    """A file to read, the source name it will have, and whether it is a link that leaves the
+    folder it was found in (such a link is reported, never followed)."""
+
+    path: Path
+    source: str
+    outside_link: bool = False
 
 
 @dataclass(slots=True)
@@ -64,7 +77,7 @@ def load_documents(
     return result
 
 
-def find_files(paths: Sequence[str | os.PathLike[str]]) -> list[tuple[Path, str]]:
+def find_files(paths: Sequence[str | os.PathLike[str]]) -> list[FoundFile]:
     """Every file under `paths`, once each, with the source name it will have in an index.
 
     Cheap (no file is read), so a large folder can be read a batch at a time afterwards.
@@ -78,24 +91,31 @@ def find_files(paths: Sequence[str | os.PathLike[str]]) -> list[tuple[Path, str]
         if not root.exists():
             raise InputError(f"No such file or folder: {os.fspath(given)}")
     base = _common_parent(roots)
-    found: list[tuple[Path, str]] = []
+    found: list[FoundFile] = []
     seen: set[Path] = set()
-    for file in _walk(roots):
+    for root, file in _walk(roots):
         real = file.resolve()  # a link and its target are one document
-        if real not in seen:
+        source = file.relative_to(base).as_posix()
+        if file != root and not real.is_relative_to(root):
+            # A link in a folder to /etc/passwd or ~/.ssh: named, never read.
+            found.append(FoundFile(file, source, outside_link=True))
+        elif real not in seen:
             seen.add(real)
-            found.append((file, file.relative_to(base).as_posix()))
+            found.append(FoundFile(file, source))
     return found
 
 
 def read_files(
-    files: Sequence[tuple[Path, str]], *, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
+    files: Sequence[FoundFile], *, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
 ) -> Iterator[tuple[Document | None, FileNotice | None]]:
     """Read files one at a time: (document, None), (document, what was repaired), or
     (None, why it was skipped)."""
     if max_file_bytes <= 0:
         raise InputError(f"max_file_bytes must be greater than 0, got {max_file_bytes}")
-    for file, source in files:
+    for file, source, outside_link in files:
+        if outside_link:
+            yield None, FileNotice(source, OUTSIDE_LINK)
+            continue
         try:
             document, repair = load_file(file, source=source, max_file_bytes=max_file_bytes)
         except DocumentError as error:
@@ -119,16 +139,24 @@ def no_documents(
     )
 
 
+OUTSIDE_LINK = "a link to a file outside the folder; such links are not followed"
+
+
 def load_file(
     path: str | os.PathLike[str],
     *,
     source: str | None = None,
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
+    max_chars: int | None = None,
 ) -> tuple[Document, str | None]:
     """Read one file into a Document; returns it with a note when its text had to be repaired.
 
-    Raises DocumentError with a reason a person can act on.
+    A text longer than `max_chars` (default: $QA_MAX_DOCUMENT_CHARS) is refused, and a .docx
+    is never unpacked past $QA_MAX_UNPACKED_MB. Raises DocumentError with a reason a person
+    can act on.
     """
+    limit = limits.current()
+    max_chars = max_chars if max_chars is not None else limit.document_chars
     file = Path(path).resolve()
     name = source or file.name
     suffix = file.suffix.lower()
@@ -158,9 +186,11 @@ def load_file(
         text, repair = _decode_text(name, data)
         text = html_visible_text(text)
     elif suffix == ".pdf":
-        text, pages = _pdf_text(name, file)
+        text, pages = _pdf_text(name, data, max_chars)
     else:
-        text = _docx_text(name, file)
+        text = _docx_text(name, data, limit.unpacked_bytes)
+    if len(text) > max_chars:
+        raise too_long(name, len(text), max_chars)
     if not text.strip():
         raise DocumentError(name, "no text found in the file")
     document = Document(
@@ -173,6 +203,16 @@ def load_file(
     return document, repair
 
 
+def too_long(name: str, chars: int | None, max_chars: int) -> DocumentError:
+    """The error for a document with more text than one document may hold."""
+    size = f"{chars:,} characters" if chars is not None else "more"
+    return DocumentError(
+        name,
+        f"its text is {size}, over the limit of {max_chars:,} for one document "
+        "(QA_MAX_DOCUMENT_CHARS); split it into smaller files",
+    )
+
+
 def _size(n: int) -> str:
     """Bytes as a person reads them: 999 bytes, 2.0 kB, 1.5 MB."""
     if n < 1000:
@@ -180,17 +220,18 @@ def _size(n: int) -> str:
     return f"{n / 1e3:.1f} kB" if n < 1_000_000 else f"{n / 1e6:.1f} MB"
 
 
-def _walk(roots: Iterable[Path]) -> Iterable[Path]:
-    """Files under each root in a stable order; hidden files and folders are left out."""
+def _walk(roots: Iterable[Path]) -> Iterable[tuple[Path, Path]]:
+    """(root, file) for the files under each root in a stable order; hidden files and folders
+    are left out, and links to folders are not entered."""
     for root in roots:
         if root.is_file():
-            yield root
+            yield root, root
             continue
         for folder, dirs, files in os.walk(root):
             dirs[:] = sorted(d for d in dirs if not d.startswith("."))
             for name in sorted(files):
                 if not name.startswith("."):
-                    yield Path(folder) / name
+                    yield root, Path(folder) / name
 
 
 def _common_parent(roots: Sequence[Path]) -> Path:
@@ -299,13 +340,21 @@ def html_visible_text(markup: str) -> str:
     return "\n\n".join(body)
 
 
-def _pdf_text(name: str, file: Path) -> tuple[str, tuple[Page, ...]]:
+def _pdf_text(name: str, data: bytes, max_chars: int) -> tuple[str, tuple[Page, ...]]:
     from pypdf import PdfReader
 
+    page_texts: list[str] = []
     try:
-        reader = PdfReader(file)
+        reader = PdfReader(io.BytesIO(data))
         locked = reader.is_encrypted and not reader.decrypt("")
-        page_texts = [] if locked else [page.extract_text() or "" for page in reader.pages]
+        total = 0
+        for page in [] if locked else reader.pages:
+            page_texts.append(page.extract_text() or "")
+            total += len(page_texts[-1])
+            if total > max_chars:  # stop reading: the rest would be refused anyway
+                raise too_long(name, None, max_chars)
+    except DocumentError:
+        raise
     except Exception as error:  # pypdf raises many types on damaged files
         raise DocumentError(
             name, f"not a readable PDF ({type(error).__name__}: {error})"
@@ -330,27 +379,69 @@ def _pdf_text(name: str, file: Path) -> tuple[str, tuple[Page, ...]]:
     return "".join(parts), tuple(pages)
 
 
-def _docx_text(name: str, file: Path) -> str:
+def _check_unpacked_size(name: str, data: bytes, max_unpacked: int) -> None:
+    """Refuse a .docx whose parts would unpack to more than `max_unpacked` bytes.
+
+    The sizes come from the zip's directory, so nothing is decompressed to check them, and
+    zipfile never returns more than a part's stated size: a part that lies about it fails
+    its checksum instead of growing. A 1 MB upload holding a 413 MB document.xml stops here.
+    """
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            unpacked = sum(member.file_size for member in archive.infolist())
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError) as error:
+        raise DocumentError(
+            name, f"not a readable Word (.docx) file (not a valid zip archive: {error})"
+        ) from error
+    if unpacked > max_unpacked:
+        raise DocumentError(
+            name,
+            f"it would unpack to {_size(unpacked)}, over the {_size(max_unpacked)} limit "
+            "(QA_MAX_UNPACKED_MB); a real Word file this size is rare: save it again or split it",
+        )
+
+
+def _docx_text(name: str, data: bytes, max_unpacked: int) -> str:
     import docx
 
+    _check_unpacked_size(name, data, max_unpacked)
     try:
-        doc = docx.Document(str(file))
+        # Read from memory, not the path: an error message never shows where the file sits.
+        doc = docx.Document(io.BytesIO(data))
     except Exception as error:  # python-docx surfaces zip, lxml and package errors alike
         raise DocumentError(
             name, f"not a readable Word (.docx) file ({type(error).__name__}: {error})"
         ) from error
+    return PAGE_SEPARATOR.join(b for b in _docx_blocks(doc) if b)
+
+
+def _docx_blocks(container: Any) -> Iterator[str]:
+    """Paragraphs and table rows in reading order; a table inside a cell follows its row."""
     from docx.table import Table
 
-    blocks: list[str] = []
-    for item in doc.iter_inner_content():  # paragraphs and tables in reading order
-        if isinstance(item, Table):
-            for row in item.rows:
-                cells, seen = [], set()
-                for cell in row.cells:  # a merged cell is listed once per grid column it spans
-                    if id(cell._tc) not in seen:
-                        seen.add(id(cell._tc))
-                        cells.append(cell.text.strip())
-                blocks.append(" | ".join(c for c in cells if c))
-        else:
-            blocks.append(item.text.strip())
-    return PAGE_SEPARATOR.join(b for b in blocks if b)
+    for item in container.iter_inner_content():
+        if not isinstance(item, Table):
+            yield item.text.strip()
+            continue
+        for row in item.rows:
+            cells: list[str] = []
+            nested: list[str] = []
+            seen: set[int] = set()
+            for cell in row.cells:  # a merged cell is listed once per grid column it spans
+                if id(cell._tc) in seen:
+                    continue
+                seen.add(id(cell._tc))
+                cells.append(cell.text.strip())
+                nested.extend(b for t in cell.tables for b in _docx_blocks(_Only(t)))
+            yield " | ".join(c for c in cells if c)
+            yield from nested
+
+
+class _Only:
+    """One table as a container whose inner content is that table."""
+
+    def __init__(self, table: Any) -> None:
+        self.table = table
+
+    def iter_inner_content(self) -> Iterator[Any]:
+        yield self.table

@@ -1,5 +1,7 @@
 """The errors qa raises. Only the CLI and the UI turn them into messages for people."""
 
+import errno
+
 
 class QAError(Exception):
     """Base class for every error qa raises on purpose."""
@@ -40,3 +42,22 @@ class IndexCorruptError(IndexFolderError):
 
 class SkippedFileWarning(UserWarning):
     """A file was left out of an index because it could not be read."""
+
+
+# errno values that mean "this disk cannot take what qa writes", and what to do about each.
+_DISK_PROBLEMS = {
+    errno.ENOSPC: "the disk is full (no space left on device): free some space, then try again",
+    errno.EDQUOT: "the disk quota is used up: free some space, then try again",
+    errno.EROFS: "the disk is read-only: use a folder on a writable disk, or remount it",
+    errno.EACCES: "qa may not write there (permission denied): choose a folder you can write to",
+    errno.EPERM: "qa may not write there (not permitted): choose a folder you can write to",
+}
+
+
+def disk_problem(error: BaseException) -> str | None:
+    """A short sentence for an OSError that means the disk is full, read-only or not ours to
+    write; None for any other error. "Cannot write to /srv/idx: the disk is full (...)"."""
+    if not isinstance(error, OSError) or error.errno not in _DISK_PROBLEMS:
+        return None
+    where = f" {error.filename}" if error.filename else ""
+    return f"Cannot write to{where or ' the index folder'}: {_DISK_PROBLEMS[error.errno]}."

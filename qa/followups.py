@@ -9,6 +9,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from qa import limits
 from qa.errors import InputError
 from qa.lexical import terms
 
@@ -34,6 +35,7 @@ _NOT_NAMES = set(
     "no however meanwhile thus".split()
 )
 _WORD_TOKEN = re.compile(r"[\w’'\-]+|[^\w\s]")
+_QUESTION_START = '<div class="qa-question">'
 _PRONOUN = re.compile(
     r"\b(?:" + "|".join(sorted(PERSONAL | POSSESSIVE | OTHER | DEMONSTRATIVE)) + r")\b",
     re.IGNORECASE,
@@ -61,6 +63,14 @@ def message_text(content: Any) -> str:
     return ""
 
 
+def question_text(content: Any) -> str:
+    """The question as typed, from a chat message made by `render.render_question` (or plain)."""
+    text = message_text(content)[: limits.MESSAGE_CHARS]
+    if not text.startswith(_QUESTION_START):
+        return text
+    return html.unescape(text.removeprefix(_QUESTION_START).removesuffix("</div>"))
+
+
 def answer_from_reply(reply: str) -> str:
     """The plain answer inside a reply made by `render_reply` (or the reply itself, untagged)."""
     match = re.search(r'<div class="qa-answer[^"]*">(.*?)</div>', reply, re.DOTALL)
@@ -69,14 +79,19 @@ def answer_from_reply(reply: str) -> str:
 
 
 def chat_turns(history: Sequence[Mapping[str, Any]]) -> list[Turn]:
-    """The question/answer pairs of a messages-format history, each follow-up resolved in turn."""
+    """The question/answer pairs of a messages-format history, each follow-up resolved in turn.
+
+    Only the last $QA_MAX_HISTORY_MESSAGES messages are read, each up to MESSAGE_CHARS: a
+    follow-up refers to the last few turns, and 20,000 messages must not stall the page.
+    """
     turns: list[Turn] = []
     question: str | None = None
-    for message in history:
-        text = message_text(message.get("content"))
+    for message in recent(history):
         if message.get("role") == "user":
-            question = text
-        elif message.get("role") == "assistant" and question is not None:
+            question = question_text(message.get("content"))
+            continue
+        if message.get("role") == "assistant" and question is not None:
+            text = message_text(message.get("content"))[: limits.MESSAGE_CHARS]
             searched = contextualize(question, turns)
             turns.append(Turn(question, searched, answer_from_reply(text)))
             question = None
@@ -91,6 +106,8 @@ def history_turns(history: object) -> list[Turn]:
     """
     if history is None:
         return []
+    if isinstance(history, list):
+        history = recent(history)  # only what is read is checked: 20,000 messages cost nothing
     if not isinstance(history, list) or not all(
         isinstance(m, Mapping)
         and m.get("role") in ("user", "assistant")
@@ -102,6 +119,11 @@ def history_turns(history: object) -> list[Turn]:
             '"assistant", "content": "its text"}'
         )
     return chat_turns(history)
+
+
+def recent(history: Sequence[Any]) -> list[Any]:
+    """The last $QA_MAX_HISTORY_MESSAGES messages of a history, the part that is read."""
+    return list(history[-limits.current().history_messages :])
 
 
 def names_in(text: str) -> list[str]:

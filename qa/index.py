@@ -17,7 +17,14 @@ import numpy as np
 
 from qa.answer import AnswerSettings, compose_answer
 from qa.chunking import SPLITTER_VERSION, ChunkSettings, chunk_document, split_sentences
-from qa.documents import DEFAULT_MAX_FILE_BYTES, FileNotice, find_files, no_documents, read_files
+from qa.documents import (
+    DEFAULT_MAX_FILE_BYTES,
+    FileNotice,
+    FoundFile,
+    find_files,
+    no_documents,
+    read_files,
+)
 from qa.embeddings import Embedder, SentenceTransformerEmbedder
 from qa.errors import IndexMismatchError, InputError, QAError, SkippedFileWarning
 from qa.generate import AnswerStream, WritingSettings
@@ -302,7 +309,7 @@ class Index:
     def _apply(
         self,
         paths: Sequence[PathLike],
-        files: list[tuple[Path, str]],
+        files: list[FoundFile],
         *,
         keep_others: bool,
         roots: list[str],

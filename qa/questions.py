@@ -39,3 +39,17 @@ def check_k(k: int) -> None:
         raise InputError(
             f"k (passages to retrieve) must be a whole number from 1 to {MAX_K}, got {k!r}"
         )
+
+
+def whole_k(value: object) -> int:
+    """k as sent by a page or an API client: a whole number (5, or 5.0 from a slider), within
+    bounds. "abc", None, [5] and 2.5 are refused with the same clear message, never guessed."""
+    k: object = value
+    if isinstance(value, float) and value.is_integer():
+        k = int(value)
+    if not isinstance(k, int) or isinstance(k, bool) or not 1 <= k <= MAX_K:
+        raise InputError(
+            f"k (passages to retrieve) must be a whole number from 1 to {MAX_K}, "
+            f"got {repr(value)[:40]}"
+        )
+    return k

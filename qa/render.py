@@ -171,6 +171,12 @@ def render_writing(text: str) -> str:
     return f'<div class="qa-reply"><div class="qa-answer qa-writing">{shown} ▍</div></div>'
 
 
+def render_question(question: str) -> str:
+    """A question typed on the page, as plain text: its Markdown (an image from anywhere, a
+    link) and its HTML are shown, never followed or loaded."""
+    return f'<div class="qa-question">{escape(question)}</div>'
+
+
 def render_error(message: str) -> str:
     """An error shown in the chat instead of an answer."""
     return f'<div class="qa-reply"><div class="qa-error">{escape(message)}</div></div>'

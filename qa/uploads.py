@@ -3,18 +3,23 @@ index's uploads folder, and added; or removed again. Nothing half-added is ever 
 
 from __future__ import annotations
 
-import math
+import contextlib
+import dataclasses
+import hashlib
+import json
 import os
 import re
 import shutil
 import tempfile
 import threading
 import unicodedata
+import uuid
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PureWindowsPath
 
+from qa import limits
 from qa.documents import SUPPORTED_SUFFIXES, FileNotice, load_file
 from qa.errors import DocumentError, InputError, SkippedFileWarning
 from qa.index import Index, IndexReport, PathLike
@@ -30,15 +35,7 @@ _uploads_lock = threading.Lock()  # one upload at a time moves files into the up
 
 def upload_limit(text: str | None = None, *, where: str = "QA_MAX_UPLOAD_MB") -> int:
     """The largest upload in bytes: `text` megabytes, else $QA_MAX_UPLOAD_MB, else 50 MB."""
-    if text is None:
-        text = os.environ.get("QA_MAX_UPLOAD_MB") or str(DEFAULT_UPLOAD_MB)
-    try:
-        megabytes = float(text)
-    except ValueError:
-        megabytes = math.nan
-    if not (math.isfinite(megabytes) and megabytes > 0):
-        raise InputError(f"{where} must be a number of megabytes above 0 (like 50), got {text!r}")
-    return max(1, int(megabytes * 1_000_000))
+    return limits.megabytes(where, DEFAULT_UPLOAD_MB * 1_000_000, text)
 
 
 def uploads_folder(index: Index) -> Path:
@@ -157,7 +154,12 @@ def add_uploads(
     limit = max_bytes if max_bytes is not None else upload_limit()
     report = progress or (lambda share, what: None)
     skipped: list[FileNotice] = []
-    with tempfile.TemporaryDirectory(prefix="qa-upload-") as staging:
+    created = not folder.exists()
+    _make_private_folder(folder)
+    # Staged inside the uploads folder, hidden: never in /tmp, where a killed app would leave
+    # copies of private documents, and on the same disk, so placing a file is one rename.
+    staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=folder))
+    try:
         # Each file is copied once, under its safe name, and what is read is what is kept:
         # the checks see the very bytes (and the very suffix) that go into the index.
         staged: list[Path] = []
@@ -165,7 +167,7 @@ def add_uploads(
         for i, file in enumerate(files):
             name = _unique(safe_filename(Path(os.fspath(file)).name), taken)
             report(0.5 * i / max(len(files), 1), f"Reading {name}")
-            copy = Path(staging) / name
+            copy = staging / name
             try:
                 _stage(Path(file), copy, limit)
                 load_file(copy, source=name, max_file_bytes=limit)
@@ -178,7 +180,13 @@ def add_uploads(
         what = staged[0].name if len(staged) == 1 else f"{len(staged)} files"
         report(0.5, f"Adding {what} to the index")
         with _uploads_lock:
+            recover(index, folder)  # an upload a killed app left half done comes first
             result = _add_in_place(index, staged, folder, limit)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+        if created:
+            with contextlib.suppress(OSError):
+                folder.rmdir()  # only if empty: nothing was added
     report(1.0, "Done")
     return UploadResult(
         added=result.added,
@@ -226,37 +234,38 @@ def _amount(n: int) -> str:
 
 
 def _add_in_place(index: Index, staged: Sequence[Path], folder: Path, limit: int) -> IndexReport:
-    """Move staged files into `folder` and add them; on any failure put the folder back."""
-    folder.mkdir(parents=True, exist_ok=True)
-    placed: list[tuple[Path, Path | None]] = []  # each copy, and the file it replaced
+    """Move staged files into `folder` and add them; on any failure put the folder back.
+
+    A journal written first names every file placed and every original set aside, so that
+    after a kill -9 at any step `recover` can finish the upload (the index took the new files)
+    or undo it (it did not): the folder and the index always end up agreeing.
+    """
+    entries: list[JournalEntry] = []
+    for file in staged:
+        # safe_filename rules these out; checked again, as a slip would write elsewhere.
+        if file.name.startswith(".") or {"/", "\\", "\0"} & set(file.name):
+            raise InputError(f"Refusing to write {file.name!r} into {folder}")
+        live = folder / file.name
+        backup = f".replaced-{uuid.uuid4().hex}" if live.exists() or live.is_symlink() else None
+        entries.append(JournalEntry(file.name, backup, _sha256(file)))
+    _write_journal(folder, entries)
     try:
-        for file in staged:
-            copy = folder / file.name
-            # safe_filename rules these out; checked again, as a slip would write elsewhere.
-            if file.name.startswith(".") or {"/", "\\", "\0"} & set(file.name):
-                raise InputError(f"Refusing to write {file.name!r} into {folder}")
-            backup = None
-            if copy.exists() or copy.is_symlink():
+        for file, entry in zip(staged, entries, strict=True):
+            if entry.backup is not None:
                 # Set aside, not overwritten: a link is never followed, and a failure below
                 # can put it back. Hidden names are never indexed.
-                handle, temporary = tempfile.mkstemp(prefix=".replaced-", dir=folder)
-                os.close(handle)
-                backup = Path(temporary)
-                os.replace(copy, backup)
-            placed.append((copy, backup))
-            shutil.copyfile(file, copy)
+                os.replace(folder / entry.name, folder / entry.backup)
+            os.chmod(file, 0o600)  # private like the index itself
+            os.replace(file, folder / entry.name)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", SkippedFileWarning)  # reported in the result instead
-            result = index.add([c for c, _ in placed], progress=True, max_file_bytes=limit)
+            placed = [folder / e.name for e in entries]
+            result = index.add(placed, progress=True, max_file_bytes=limit)
     except BaseException:
-        for copy, backup in reversed(placed):
-            copy.unlink(missing_ok=True)
-            if backup is not None:
-                os.replace(backup, copy)
+        _undo(folder, entries)
+        _finish(folder, [])  # put back as it was: only the journal is left to go
         raise
-    for _, backup in placed:
-        if backup is not None:
-            backup.unlink(missing_ok=True)
+    _finish(folder, entries)
     return result
 
 
@@ -265,10 +274,142 @@ def remove_document(index: Index, source: str, *, folder: Path | None = None) ->
     if not source:
         raise InputError("Choose a document to remove.")
     document = index.document(source)
-    removed = index.remove(source)
     folder = folder if folder is not None else uploads_folder(index)
     path = Path(document.path)
-    if path.parent.resolve() == folder.resolve() and path.is_file():
-        path.unlink()  # an uploaded copy belongs to the index; files of the user's own stay
+    # An uploaded copy belongs to the index; files of the user's own stay.
+    uploaded = path.parent.resolve() == folder.resolve() and path.is_file()
+    with _uploads_lock:
+        if not uploaded:
+            removed = index.remove(source)
+        else:
+            recover(index, folder)
+            # Journaled like an upload: a kill -9 leaves the file and the index agreeing.
+            entries = [JournalEntry(path.name, f".removed-{uuid.uuid4().hex}", None)]
+            _write_journal(folder, entries)
+            try:
+                os.replace(path, folder / str(entries[0].backup))
+                removed = index.remove(source)
+            except BaseException:
+                _undo(folder, entries)
+                _finish(folder, [])
+                raise
+            _finish(folder, entries)
     left = len(index)
     return f"Removed {', '.join(removed)}. {left} document{'s' if left != 1 else ''} left."
+
+
+# --- the journal: what a kill -9 in the middle of an upload or removal leaves ---------------
+
+JOURNAL = ".journal.json"
+STAGING_PREFIX = ".staging-"
+
+
+@dataclass(frozen=True, slots=True)
+class JournalEntry:
+    """One file an upload places (sha256 of the new bytes) or a removal takes away (None),
+    and the hidden name its previous version is kept under until the index has changed."""
+
+    name: str
+    backup: str | None
+    sha256: str | None
+
+
+def recover(index: Index, folder: Path) -> list[str]:
+    """Finish or undo an upload or removal that a killed app left half done; names the files
+    put back. The index decides: what it took is kept, what it did not is undone."""
+    journal = folder / JOURNAL
+    try:
+        raw = json.loads(journal.read_text(encoding="utf-8"))
+        entries = [JournalEntry(e["name"], e["backup"], e["sha256"]) for e in raw["entries"]]
+    except FileNotFoundError:
+        return []
+    except (OSError, ValueError, KeyError, TypeError):
+        journal.unlink(missing_ok=True)  # written atomically, so only a hand-made one is bad
+        return []
+    held = {d.path: d.sha256 for d in index.documents}
+    undone: list[JournalEntry] = []
+    for entry in entries:
+        if Path(entry.name).name != entry.name or entry.name.startswith("."):
+            continue  # never outside the folder, whatever the file says
+        indexed = held.get(str((folder / entry.name).resolve()))
+        taken = indexed == entry.sha256 if entry.sha256 is not None else indexed is None
+        if not taken:
+            undone.append(entry)
+    _undo(folder, undone)
+    _finish(folder, entries)
+    return [e.name for e in undone]
+
+
+def clean_on_start(index: Index, folder: Path | None = None) -> None:
+    """At an app's start: recover a half-done upload, and delete staging copies and set-aside
+    originals that a killed app left in the uploads folder."""
+    folder = folder if folder is not None else uploads_folder(index)
+    if not folder.is_dir():
+        return
+    with _uploads_lock:
+        recover(index, folder)
+        for path in folder.iterdir():
+            if path.name.startswith(STAGING_PREFIX) and path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path, ignore_errors=True)
+            elif path.name.startswith((".replaced-", ".removed-")) and not path.is_dir():
+                path.unlink(missing_ok=True)
+
+
+def _undo(folder: Path, entries: Sequence[JournalEntry]) -> None:
+    for entry in reversed(entries):
+        live = folder / entry.name
+        ours = entry.sha256 is not None and live.is_file() and not live.is_symlink()
+        if ours and _sha256(live) == entry.sha256:
+            live.unlink()  # the new copy, which the index does not hold
+        if entry.backup is not None and (folder / entry.backup).exists():
+            os.replace(folder / entry.backup, live)
+    _fsync_folder(folder)
+
+
+def _finish(folder: Path, entries: Sequence[JournalEntry]) -> None:
+    for entry in entries:
+        if entry.backup is not None:
+            (folder / entry.backup).unlink(missing_ok=True)
+    (folder / JOURNAL).unlink(missing_ok=True)
+    _fsync_folder(folder)
+
+
+def _write_journal(folder: Path, entries: Sequence[JournalEntry]) -> None:
+    """The journal, on disk before any file moves (written whole, then renamed into place)."""
+    text = json.dumps({"entries": [dataclasses.asdict(e) for e in entries]})
+    fd, temporary = tempfile.mkstemp(prefix=".journal-", dir=folder)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(text)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temporary, folder / JOURNAL)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+    _fsync_folder(folder)
+
+
+def _fsync_folder(folder: Path) -> None:
+    with contextlib.suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as data:
+        for block in iter(lambda: data.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _make_private_folder(folder: Path) -> None:
+    """The uploads folder, made if needed, readable by this user only (like the index)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    with contextlib.suppress(OSError):
+        folder.chmod(0o700)

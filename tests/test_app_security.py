@@ -1,5 +1,6 @@
 """What the chat page lets in: sign-in, upload names, types and sizes; never a traceback shown."""
 
+import errno
 import os
 import subprocess
 import sys
@@ -11,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from qa import Index
-from qa.chat import is_loopback, parse_auth
+from qa.chat import SignIn, is_loopback, parse_auth
 from qa.errors import InputError, QAError
 from qa.uploads import MAX_NAME, add_uploads, remove_document, safe_filename, upload_limit
 
@@ -261,6 +262,8 @@ def _run_app(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     [
         ((), {"QA_AUTH": "nocolon"}, "qa: QA_AUTH must be USER:PASSWORD"),
         (("--auth", "ann:"), {}, "qa: --auth must be USER:PASSWORD"),
+        (("--auth", ","), {}, "qa: --auth must be USER:PASSWORD"),
+        (("--auth", ""), {}, "qa: --auth must be USER:PASSWORD"),
         ((), {"QA_MAX_UPLOAD_MB": "lots"}, "qa: QA_MAX_UPLOAD_MB must be a number of megabytes"),
     ],
 )
@@ -515,3 +518,169 @@ def test_cleaning_a_name_twice_changes_nothing_even_when_nfkc_makes_dots():
     # "‥" and "℠" become ".." and "SM" under NFKC; one pass used to leave "0._000000000sm".
     once = safe_filename("0‥000000000℠")
     assert safe_filename(once) == once
+
+
+# --- issue 16: what an outside tester got through ----------------------------------------------
+
+
+@pytest.fixture
+def page_on(small_index, monkeypatch, tmp_path):
+    """app.py, imported, serving small_index as its own index (in tmp_path/idx)."""
+    import app
+
+    monkeypatch.setattr("qa.chat.default_index", lambda: small_index)
+    monkeypatch.setattr("qa.chat.default_index_path", lambda: tmp_path / "idx")
+    monkeypatch.setattr(app, "default_index", lambda: small_index)
+    monkeypatch.delenv("QA_INDEX_FOLDERS", raising=False)
+    return app
+
+
+def test_the_page_cannot_be_pointed_at_another_index_or_probe_folders(
+    page_on, tmp_path, write, fake_embedder
+):
+    from qa import build_index
+
+    write("theirs/vault.txt", "The vault combination is 7734.")
+    other = build_index([tmp_path / "theirs"], path=tmp_path / "other", embedder=fake_embedder)
+    current = str(tmp_path / "idx")
+    for typed in [str(other.path), "/etc", "~", str(tmp_path / "nowhere")]:
+        folder, notice, _, _ = page_on.use_index(typed, current)
+        assert folder == current
+        assert "This page may open only its own index and the folders listed in " in notice
+        for leak in ("/root", "No index", "There is no folder", "/etc"):
+            assert leak not in notice
+    # The handlers that take the folder refuse it too: nothing is planted in the other index.
+    planted = write("incoming/planted.md", "Planted text.")
+    _, notice, _, _ = page_on.upload([str(planted)], str(other.path))
+    assert "This page may open only" in notice and not (other.path / "uploads").exists()
+    history = [{"role": "user", "content": "What is the vault combination?"}]
+    *_, last = page_on.respond(history, 5, str(other.path), "extractive")
+    assert "7734" not in last[-1]["content"] and "This page may open only" in last[-1]["content"]
+
+
+def test_a_huge_chat_history_is_cut_to_the_last_messages(page_on, monkeypatch):
+    read: list[str] = []
+    real = page_on.followups.contextualize
+
+    def counting(question, turns):
+        read.append(question)
+        return real(question, turns)
+
+    monkeypatch.setattr(page_on.followups, "contextualize", counting)
+    history = []
+    for n in range(10_000):
+        history.append({"role": "user", "content": f"Question {n} about Doha?"})
+        history.append({"role": "assistant", "content": "x" * 1000})
+    history.append({"role": "user", "content": "Where has the embassy been operating from?"})
+    *_, last = page_on.respond(history, 5, "", "extractive")
+    assert "Doha" in last[-1]["content"]
+    assert len(read) <= 21  # 20 turns of the last 40 messages, and the question: not 10,000
+    read.clear()
+    data = page_on.ask_api(
+        "Where has the embassy been operating from?", 5, "extractive", history[:-1]
+    )
+    assert data["answered"] and len(read) <= 21
+
+
+@pytest.mark.parametrize(
+    ("question", "k", "message"),
+    [
+        ("Where is the embassy?", "abc", "k (passages to retrieve) must be a whole number from 1"),
+        ("Where is the embassy?", None, "k (passages to retrieve) must be a whole number from 1"),
+        ("Where is the embassy?", [5], "k (passages to retrieve) must be a whole number from 1"),
+        ("Where is the embassy?", 2.5, "k (passages to retrieve) must be a whole number from 1"),
+        (None, 5, "The question must be text, got NoneType"),
+        (42, 5, "The question must be text, got int"),
+        (["Where?"], 5, "The question must be text, got list"),
+    ],
+)
+def test_the_api_names_a_wrong_type_instead_of_something_went_wrong(page_on, question, k, message):
+    import gradio as gr
+
+    with pytest.raises(gr.Error) as raised:
+        page_on.ask_api(question, k)
+    assert raised.value.message.startswith(message)
+    assert page_on.ask_api("Where is the embassy?", 5.0)["answered"]  # a slider's 5.0 is 5
+
+
+def test_markdown_in_a_question_is_shown_as_text_and_loads_nothing(page_on):
+    from markdown_it import MarkdownIt
+
+    typed = "![q](http://127.0.0.1:9/leak-question-md) what?"
+    _, history = page_on.add_question(typed, [])
+    shown = MarkdownIt("commonmark").render(history[-1]["content"])  # HTML passes, as in gradio
+    assert "<img" not in shown and "<a " not in shown
+    assert "![q](http://127.0.0.1:9/leak-question-md) what?" in shown
+    assert page_on.followups.question_text(history[-1]["content"]) == typed
+
+
+def test_sign_ins_are_limited_per_user_name_per_minute():
+    now = [0.0]
+    sign_in = SignIn([("ann", "correct-horse")], per_minute=10, clock=lambda: now[0])
+    assert sign_in("ann", "correct-horse")
+    for _ in range(300):  # the tester's 300 wrong passwords in 0.3 s
+        assert not sign_in("ann", "wrong")
+    assert not sign_in("ann", "correct-horse")  # the right one no longer gets through
+    now[0] += 61
+    assert sign_in("ann", "correct-horse")
+
+
+def test_a_sign_in_setting_with_no_entry_is_refused():
+    with pytest.raises(InputError, match="it has no entry"):
+        parse_auth(",", where="--auth")
+
+
+def test_each_session_has_at_most_its_share_of_questions_in_flight(page_on, monkeypatch):
+    monkeypatch.setenv("QA_QUESTIONS_PER_SESSION", "2")
+    with page_on.SLOTS.hold("visitor"), page_on.SLOTS.hold("visitor"):
+        history = [{"role": "user", "content": "Where is the embassy?"}]
+        request = type("Request", (), {"session_hash": "visitor"})()
+        *_, last = page_on.respond(history, 5, "", "extractive", request)
+        assert "2 of your questions are already being answered" in last[-1]["content"]
+        *_, other = page_on.respond(history, 5, "", "extractive")  # another session
+        assert "Doha" in other[-1]["content"]
+    *_, last = page_on.respond(history, 5, "", "extractive", request)
+    assert "Doha" in last[-1]["content"]
+
+
+@pytest.mark.parametrize("code", [errno.ENOSPC, errno.EROFS])
+def test_a_full_or_read_only_disk_is_named_on_the_page(page_on, write, monkeypatch, code):
+    def no_room(self, *args, **kwargs):
+        raise OSError(code, os.strerror(code), "/srv/idx/.qa/tmp-1.json")
+
+    monkeypatch.setattr(Index, "add", no_room)
+    monkeypatch.setattr(Index, "remove", no_room)
+    _, notice, _, _ = page_on.upload([str(write("a/new.txt", "New text."))], "")
+    said = "the disk is full" if code == errno.ENOSPC else "the disk is read-only"
+    assert said in notice and "Something went wrong" not in notice
+    notice, _, _ = page_on.remove("docs/doha.txt", "")
+    assert said in notice and "Something went wrong" not in notice
+
+
+def test_the_app_on_a_read_only_index_folder_says_so_and_exits_2(page_on, monkeypatch, capsys):
+    def read_only():
+        raise OSError(errno.EROFS, "Read-only file system", "/mnt/ro/index/.qa")
+
+    monkeypatch.setattr(page_on, "default_index", read_only)
+    assert page_on.main(["--port", "8080"]) == 2
+    err = capsys.readouterr().err
+    assert "the disk is read-only" in err and "Traceback" not in err
+
+
+def test_uploads_leave_no_copy_in_the_page_cache_and_are_private(
+    page_on, small_index, tmp_path, monkeypatch, write
+):
+    stale = tmp_path / "idx" / ".page-cache" / "old" / "secret.md"
+    stale.parent.mkdir(parents=True)
+    stale.write_text("The first secret.")
+    cache = page_on.private_cache(tmp_path / "idx")
+    assert not stale.exists() and cache.stat().st_mode & 0o777 == 0o700  # emptied on start
+    monkeypatch.setenv("GRADIO_TEMP_DIR", str(cache))
+    copy = cache / "abc123" / "secret.md"
+    copy.parent.mkdir()
+    copy.write_text("The gate code is 4411.")
+    page_on.upload([str(copy)], "")
+    assert not copy.exists() and list(cache.iterdir()) == []  # nothing left to be served
+    kept = tmp_path / "idx" / "uploads" / "secret.md"
+    assert kept.stat().st_mode & 0o777 == 0o600
+    assert (tmp_path / "idx" / "uploads").stat().st_mode & 0o777 == 0o700

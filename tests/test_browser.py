@@ -190,7 +190,7 @@ def use_the_page(page, tmp_path: Path) -> None:
     page.locator("#upload-notice", has_text="Removed harbour.md").wait_for()
     assert "harbour.md" not in page.locator("#documents").inner_text()
 
-    # Settings: an index folder that does not exist is refused with a clear message.
+    # Settings: a folder the person who started the app did not allow is refused.
     page.locator("#settings").get_by_text("Search settings").click()
     folder_box = page.locator("#index-folder textarea")
     # The accordion's contents get their values as they first open, and that can land just
@@ -206,7 +206,7 @@ def use_the_page(page, tmp_path: Path) -> None:
     page.locator("#use-index").click()
     notice = page.locator("#index-notice .qa-notice")
     notice.wait_for()
-    assert notice.inner_text().startswith("There is no folder"), notice.inner_text()
+    assert notice.inner_text().startswith("This page may open only"), notice.inner_text()
     shot(page, "07-settings")
 
     # A written answer: the local model writes, only checked sentences are shown, with sources.

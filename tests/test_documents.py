@@ -385,3 +385,127 @@ def test_load_file_names_the_document_and_raises_document_error(write):
         load_file(write("docs/x.png", b"\x89PNG"), source="docs/x.png")
     assert caught.value.path == "docs/x.png"
     assert str(caught.value).startswith("docs/x.png: unsupported file type '.png'")
+
+
+# --- hostile files: zip bombs, huge texts, links out of the folder ---------------------------
+
+
+def make_zip_bomb(path: Path, xml_megabytes: int) -> Path:
+    """A .docx whose document.xml is one paragraph of `xml_megabytes` MB of "A": ~1 kB a MB."""
+    import io
+    import zipfile
+
+    template = io.BytesIO()
+    docx.Document().save(template)
+    with (
+        zipfile.ZipFile(template) as source,
+        zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as bomb,
+    ):
+        for item in source.infolist():
+            if item.filename != "word/document.xml":
+                bomb.writestr(item, source.read(item.filename))
+        with bomb.open("word/document.xml", "w", force_zip64=True) as member:
+            member.write(
+                b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?><w:document xmlns:w='
+                b'"http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:body><w:p>'
+                b"<w:r><w:t>"
+            )
+            block = b"A" * 1_048_576
+            for _ in range(xml_megabytes):
+                member.write(block)
+            member.write(b"</w:t></w:r></w:p></w:body></w:document>")
+    return path
+
+
+ZIP_BOMB_CHILD = """
+import resource, sys
+from qa.documents import load_file
+from qa.errors import DocumentError
+try:
+    load_file(sys.argv[1])
+    print("loaded")
+except DocumentError as error:
+    print(error.reason)
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)  # MB
+"""
+
+
+def test_a_zip_bomb_docx_is_refused_before_it_is_unpacked(tmp_path):
+    import subprocess
+    import sys
+
+    bomb = make_zip_bomb(tmp_path / "bomb.docx", 413)
+    assert bomb.stat().st_size < 1_100_000  # passes the 50 MB upload limit easily
+    done = subprocess.run(
+        [sys.executable, "-c", ZIP_BOMB_CHILD, str(bomb)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=Path(__file__).resolve().parent.parent,
+    )
+    reason, peak_mb = done.stdout.strip().splitlines()
+    assert reason == (
+        "it would unpack to 433.9 MB, over the 100.0 MB limit (QA_MAX_UNPACKED_MB); a real Word "
+        "file this size is rare: save it again or split it"
+    )
+    assert int(peak_mb) < 400  # it used to take 1.5 GB, and the page 6.6 GB and growing
+
+
+def test_the_unpacked_limit_of_a_docx_is_set_by_qa_max_unpacked_mb(tmp_path, monkeypatch):
+    (tmp_path / "docs").mkdir()
+    bomb = make_zip_bomb(tmp_path / "docs" / "small-bomb.docx", 3)
+    monkeypatch.setenv("QA_MAX_DOCUMENT_CHARS", "4000000")
+    assert len(only_document(bomb).text) == 3 * 1_048_576
+    monkeypatch.setenv("QA_MAX_UNPACKED_MB", "2")
+    assert skip_reason(bomb).startswith("it would unpack to 4.0 MB, over the 2.0 MB limit")
+
+
+@pytest.mark.parametrize("suffix", [".txt", ".md", ".html"])
+def test_a_document_with_too_much_text_is_refused_naming_the_setting(write, monkeypatch, suffix):
+    monkeypatch.setenv("QA_MAX_DOCUMENT_CHARS", "1000")
+    assert len(only_document(write(f"fits{suffix}", "word " * 200)).text) <= 1000
+    reason = skip_reason(write(f"docs/long{suffix}", "x" * 1001))
+    assert reason == (
+        "its text is 1,001 characters, over the limit of 1,000 for one document "
+        "(QA_MAX_DOCUMENT_CHARS); split it into smaller files"
+    )
+
+
+def test_a_pdf_is_read_only_until_its_text_passes_the_limit(tmp_path, monkeypatch):
+    pdf = make_pdf(tmp_path / "docs" / "long.pdf", ["Page of text about apples. " * 20] * 30)
+    monkeypatch.setenv("QA_MAX_DOCUMENT_CHARS", "2000")
+    assert skip_reason(pdf).startswith("its text is more, over the limit of 2,000 for one")
+
+
+def test_the_default_cap_stops_a_50_mb_one_line_text(write):
+    # 50 MB of text used to embed for about 40 minutes with nothing saved until the end.
+    reason = skip_reason(write("docs/one-line.txt", "a" * 50_000_000))
+    assert reason.startswith("its text is 50,000,000 characters, over the limit of 2,000,000")
+
+
+def test_text_in_tables_nested_in_table_cells_is_indexed(tmp_path):
+    document = docx.Document()
+    outer = document.add_table(rows=1, cols=2)
+    outer.cell(0, 0).text = "Outer cell"
+    inner = outer.cell(0, 1).add_table(rows=1, cols=1)
+    inner.cell(0, 0).text = "The nested code is 5521."
+    document.save(str(tmp_path / "nested.docx"))
+    assert only_document(tmp_path / "nested.docx").text == (
+        "Outer cell\n\nThe nested code is 5521."
+    )
+
+
+def test_a_link_leaving_the_folder_is_named_and_not_followed(write, tmp_path):
+    secret = write("outside/passwd", "root:x:0:0:root:/root:/bin/bash")
+    (write("docs/a.txt", "Some text.").parent / "passwd.txt").symlink_to(secret)
+    result = load_documents([tmp_path / "docs"])
+    assert names(result) == ["docs/a.txt"]
+    assert skipped(result) == {
+        "docs/passwd.txt": "a link to a file outside the folder; such links are not followed"
+    }
+
+
+def test_a_docx_error_never_shows_where_the_file_was_read_from(write):
+    broken = write("qa-upload-staging/docs/broken.docx", b"plain text in disguise")
+    reason = skip_reason(broken)
+    assert reason.startswith("not a readable Word (.docx) file") and "qa-upload" not in reason
