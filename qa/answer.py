@@ -46,13 +46,16 @@ class AnswerSettings:
     max_sentences: int = 3
     margin: float = 0.1  # extra sentences must rank within this of the best one
     evidence_passages: int = 5  # the answer draws on at most this many of the top passages
-    # The reader (qa/reading.py): how many sentence windows it reads, how much retrieval's
-    # support adds to its score when ranking them, and the answerability below which the
-    # question is refused. Chosen on held-out training articles (models/reader/README.md).
+    # The reader (qa/reading.py): how many sentence windows it reads and how much retrieval's
+    # support adds to its score when ranking them. The question is answered when
+    # logit(reader's answerability) + support_weight * (best passage's retrieval score)
+    # reaches answer_threshold. Chosen on held-out training articles by
+    # bench/tune_reader.py (models/reader/README.md), never on the evaluation sample.
     reader: bool = True  # False: retrieval's support alone decides, as before the reader
     reader_windows: int = 4
-    retrieval_weight: float = 2.0
-    min_answerable: float = 0.5
+    retrieval_weight: float = 1.0
+    support_weight: float = 1.0
+    answer_threshold: float = 0.6287
 
     def __post_init__(self) -> None:
         if not 0 <= self.min_support <= 2:
@@ -75,8 +78,8 @@ class AnswerSettings:
             raise InputError(f"evidence_passages must be at least 1, got {self.evidence_passages}")
         if self.reader_windows < 1:
             raise InputError(f"reader_windows must be at least 1, got {self.reader_windows}")
-        if not 0 <= self.min_answerable <= 1:
-            raise InputError(f"min_answerable must be between 0 and 1, got {self.min_answerable}")
+        if self.support_weight < 0:
+            raise InputError(f"support_weight must be 0 or more, got {self.support_weight}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,7 +228,11 @@ def compose_answer(
     reading: Reading | None = None
     if reader is not None:
         readings = read_evidence(question, snapshot, evidence, reader, settings)
-        if not readings or readings[0].answerable < settings.min_answerable:
+        top = max((score for _, score in hits), default=0.0)
+        if not readings or (
+            logit(readings[0].answerable) + settings.support_weight * top
+            < settings.answer_threshold
+        ):
             confidence = round(readings[0].answerable, 4) if readings else None
             return dataclasses.replace(refusal, confidence=confidence)
         reading = readings[0]
@@ -289,6 +296,12 @@ def compose_answer(
         short=reading.text if reading else "",
         confidence=round(reading.answerable, 4) if reading else None,
     )
+
+
+def logit(probability: float) -> float:
+    """ln(p / (1 - p)), kept finite: 0.5 -> 0.0, 0.9 -> 2.197."""
+    p = min(max(probability, 1e-6), 1 - 1e-6)
+    return math.log(p / (1 - p))
 
 
 def _quote_key(snapshot: Snapshot, first: int, last: int) -> str:

@@ -80,6 +80,7 @@ class QuestionResult:
     latency_ms: float
     short: str = ""  # the reader's short answer
     confidence: float | None = None  # the reader's answerability: thresholds are swept on it
+    top_score: float | None = None  # the best passage's retrieval score (for the same sweep)
     exact_short_span: bool = True  # document.text[short_start:short_end] == short
     closed_exact_match: float | None = None  # the reader given only the gold paragraph
     closed_f1: float | None = None
@@ -279,6 +280,7 @@ def _ask_all(
                 latency_ms=latency,
                 short=answer.short,
                 confidence=answer.confidence,
+                top_score=max((p.score for p in answer.passages), default=None),
                 exact_short_span=exact_short,
                 closed_exact_match=closed[0] if closed else None,
                 closed_f1=closed[1] if closed else None,
