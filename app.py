@@ -3,7 +3,8 @@
     python app.py [--host HOST] [--port PORT]     (or QA_HOST, QA_PORT; default 127.0.0.1:7860)
                   [--auth USER:PASSWORD[,USER:PASSWORD...]]      (or QA_AUTH; default: none)
 
-QA_MAX_UPLOAD_MB caps each uploaded file (default 50).
+QA_MAX_UPLOAD_MB caps each uploaded file (default 50); the other limits are in qa/limits.py.
+QA_INDEX_FOLDERS lists the other index folders the page may switch to (none by default).
 
 Only the page and its wiring live here; retrieval, answering and the HTML they show are in qa/.
 """
