@@ -260,8 +260,9 @@ def forget_uploaded(files: Sequence[str]) -> None:
         path = Path(file).resolve()
         if path.is_relative_to(root) and path != root:
             path.unlink(missing_ok=True)
-            with contextlib.suppress(OSError):
-                path.parent.rmdir()  # gradio keeps each upload in a folder of its own
+            if path.parent != root:
+                with contextlib.suppress(OSError):
+                    path.parent.rmdir()  # gradio keeps each upload in a folder of its own
 
 
 def private_cache(index_folder: Path) -> Path:
