@@ -214,10 +214,14 @@ def compose_answer(
             break
         entry, span = snapshot.sentence_span(item.sentence_row)
         key = " ".join(entry.document.text[span.start : span.end].split()).lower()
-        if key in seen_quotes or (chosen and not item.adds):
-            continue  # documents repeat themselves; a title only repeats the question
+        if key in seen_quotes or not item.adds:
+            # Documents repeat themselves; a title, or the start of a sentence cut short by a
+            # 20,000-character word ("The quokka serial number is"), only repeats the question.
+            continue
         seen_quotes.add(key)
         chosen.append(item)
+    if not chosen:
+        return Answer(question=question, text=NOT_FOUND, answered=False, passages=passages)
     citations: list[Citation] = []
     parts: list[str] = []
     for n, item in enumerate(chosen, start=1):

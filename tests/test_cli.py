@@ -153,8 +153,12 @@ def test_a_full_or_read_only_disk_is_one_line_not_a_traceback(
     assert err.startswith(f"qa: Cannot write to {tmp_path / 'idx'}") and said in err
 
 
-def test_a_newline_in_a_file_name_keeps_one_document_to_a_line(tmp_path, capsys, fake_embedder):
+def test_a_newline_in_a_file_name_keeps_one_document_to_a_line(
+    tmp_path, capsys, fake_embedder, monkeypatch
+):
     from qa import build_index
+
+    monkeypatch.setattr("qa.index.SentenceTransformerEmbedder", FakeEmbedder)
 
     (tmp_path / "docs").mkdir()
     (tmp_path / "docs" / "two\nlines.txt").write_text("The ferry leaves at noon.")
