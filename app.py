@@ -3,7 +3,8 @@
     python app.py [--host HOST] [--port PORT]     (or QA_HOST, QA_PORT; default 127.0.0.1:7860)
                   [--auth USER:PASSWORD[,USER:PASSWORD...]]      (or QA_AUTH; default: none)
 
-QA_MAX_UPLOAD_MB caps each uploaded file (default 50).
+QA_MAX_UPLOAD_MB caps each uploaded file (default 50); the other limits are in qa/limits.py.
+QA_INDEX_FOLDERS lists the other index folders the page may switch to (none by default).
 
 Only the page and its wiring live here; retrieval, answering and the HTML they show are in qa/.
 """
@@ -260,8 +261,9 @@ def forget_uploaded(files: Sequence[str]) -> None:
         path = Path(file).resolve()
         if path.is_relative_to(root) and path != root:
             path.unlink(missing_ok=True)
-            with contextlib.suppress(OSError):
-                path.parent.rmdir()  # gradio keeps each upload in a folder of its own
+            if path.parent != root:
+                with contextlib.suppress(OSError):
+                    path.parent.rmdir()  # gradio keeps each upload in a folder of its own
 
 
 def private_cache(index_folder: Path) -> Path:

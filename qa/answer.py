@@ -255,10 +255,14 @@ def compose_answer(
         if any(first <= row <= last for first, last, _ in runs):
             continue
         key = _quote_key(snapshot, row, row)
-        if key in seen_quotes or (runs and not item.adds):
-            continue  # documents repeat themselves; a title only repeats the question
+        if key in seen_quotes or not item.adds:
+            # Documents repeat themselves; a title, or the start of a sentence cut short by a
+            # 20,000-character word ("The quokka serial number is"), only repeats the question.
+            continue
         seen_quotes.add(key)
         runs.append((row, row, item.support))
+    if not runs:
+        return refusal
     citations: list[Citation] = []
     parts: list[str] = []
     for n, (first, last, score) in enumerate(runs, start=1):

@@ -4,11 +4,13 @@ transformers model folder. Loaded lazily, once per process; tokens stream from a
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
 import shutil
 import tempfile
 import threading
+import time
 from collections.abc import Generator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,6 +54,7 @@ def converted_model(gguf: Path | None = None) -> Path:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     target.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_staging(target.parent)
     staging = Path(tempfile.mkdtemp(prefix=".tmp-", dir=target.parent))
     try:
         tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
@@ -72,6 +75,22 @@ def converted_model(gguf: Path | None = None) -> Path:
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return target
+
+
+STALE_SECONDS = 3600  # a conversion takes about 20 s: a staging folder this old was killed
+
+
+def remove_stale_staging(models: Path, *, now: float | None = None) -> list[str]:
+    """Delete the staging folders of conversions killed midway (kill -9 skips `finally`)."""
+    now = time.time() if now is None else now
+    removed = []
+    for folder in models.glob(".tmp-*"):
+        with contextlib.suppress(OSError):
+            real = folder.is_dir() and not folder.is_symlink()
+            if real and now - folder.stat().st_mtime > STALE_SECONDS:
+                shutil.rmtree(folder)
+                removed.append(folder.name)
+    return removed
 
 
 @dataclass(frozen=True, slots=True)

@@ -302,6 +302,7 @@ def remove_document(index: Index, source: str, *, folder: Path | None = None) ->
 
 JOURNAL = ".journal.json"
 STAGING_PREFIX = ".staging-"
+LEFTOVERS = (".replaced-", ".removed-", ".journal-")  # set-aside originals, a half-written journal
 
 
 @dataclass(frozen=True, slots=True)
@@ -351,7 +352,7 @@ def clean_on_start(index: Index, folder: Path | None = None) -> None:
         for path in folder.iterdir():
             if path.name.startswith(STAGING_PREFIX) and path.is_dir() and not path.is_symlink():
                 shutil.rmtree(path, ignore_errors=True)
-            elif path.name.startswith((".replaced-", ".removed-")) and not path.is_dir():
+            elif path.name.startswith(LEFTOVERS) and not path.is_dir():
                 path.unlink(missing_ok=True)
 
 

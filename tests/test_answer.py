@@ -180,3 +180,16 @@ def test_no_sentence_below_the_quote_floor_is_quoted_however_it_ranks(fake_embed
         max_sentences=1, min_support=0.0, min_quote_support=floor, reader=False
     )
     assert first_citation(settings).quote == repeated.quote
+
+
+def test_a_sentence_cut_short_by_a_huge_word_is_not_an_answer(fake_embedder, write):
+    # A 20,000-character word splits its sentence; "The quokka serial number is" alone used to
+    # be quoted as the answer, marked answered, though it tells nothing the question did not.
+    text = "The quokka serial number is " + "Q7" * 10_000 + ".\n\nQuokkas live on Rottnest."
+    index = Index(embedder=fake_embedder)
+    index.add([write("quokka.txt", text)])
+    answer = index.ask("What is the quokka serial number?")
+    assert answer.text != "The quokka serial number is [1]"
+    asked = lower_words("What is the quokka serial number?")
+    for citation in answer.citations:
+        assert lower_words(citation.quote) - asked, citation.quote  # each quote adds something

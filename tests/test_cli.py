@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import FakeEmbedder
 
 from qa.cli import main
 
@@ -128,3 +129,45 @@ def test_eval_rejects_an_unknown_setting(capsys):
     path = str(ROOT / "eval" / "squad-train-sample.json")
     assert main(["eval", path, "--set", "answering.nonsense=1"]) == 1
     assert "answering has no setting 'nonsense'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("code", "said"),
+    [(28, "the disk is full (no space left on device)"), (30, "the disk is read-only")],
+)
+def test_a_full_or_read_only_disk_is_one_line_not_a_traceback(
+    tmp_path, capsys, monkeypatch, code, said
+):
+    from qa.index import Index
+
+    def no_room(*args, **kwargs):
+        raise OSError(code, os.strerror(code), str(tmp_path / "idx" / ".qa" / "tmp-1.json"))
+
+    monkeypatch.setattr(Index, "_commit", no_room)
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "a.txt").write_text("The ferry leaves at noon.")
+    monkeypatch.setattr("qa.index.SentenceTransformerEmbedder", FakeEmbedder)
+    status = main(["index", str(tmp_path / "docs"), "--index", str(tmp_path / "idx"), "--quiet"])
+    err = capsys.readouterr().err
+    assert status == 1 and "Traceback" not in err and len(err.splitlines()) == 1
+    assert err.startswith(f"qa: Cannot write to {tmp_path / 'idx'}") and said in err
+
+
+def test_a_newline_in_a_file_name_keeps_one_document_to_a_line(
+    tmp_path, capsys, fake_embedder, monkeypatch
+):
+    from qa import build_index
+
+    monkeypatch.setattr("qa.index.SentenceTransformerEmbedder", FakeEmbedder)
+
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "two\nlines.txt").write_text("The ferry leaves at noon.")
+    (tmp_path / "docs" / "plain.txt").write_text("The bus leaves at one.")
+    build_index([tmp_path / "docs"], path=tmp_path / "idx", embedder=fake_embedder)
+    assert main(["docs", "--index", str(tmp_path / "idx")]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[:2] == [
+        "docs/plain.txt  (22 characters)",
+        "docs/two\\nlines.txt  (25 characters)",
+    ]
+    assert len(lines) == 3

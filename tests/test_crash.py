@@ -101,3 +101,96 @@ def test_a_save_killed_at_every_step_leaves_a_working_index(
             "envoy.txt",
         ]
     assert outcomes == {1, 2}  # killed before the switch: old index; after it: the new one
+
+
+# Uploads a replacement of notes.md and a new fresh.txt through add_uploads, killing itself
+# (SIGKILL) just before the Nth step: a journal write, a rename, a removal, the index's commit.
+UPLOAD_CHILD = textwrap.dedent(
+    """
+    import os, signal, sys, pathlib, shutil
+    sys.path.insert(0, sys.argv[1])
+    import qa.uploads as uploads
+    from conftest import FakeEmbedder
+    from qa import Index
+
+    kill_at, steps = int(sys.argv[3]), [0]
+
+    def step(module, name):
+        original = getattr(module, name)
+        def wrapper(*args, **kwargs):
+            steps[0] += 1
+            if steps[0] == kill_at:
+                os.kill(os.getpid(), signal.SIGKILL)
+            return original(*args, **kwargs)
+        setattr(module, name, wrapper)
+
+    step(uploads, "_write_journal")
+    step(os, "replace")
+    step(os, "chmod")
+    step(pathlib.Path, "unlink")
+    step(shutil, "rmtree")
+    step(Index, "_commit")
+    index = Index.load(sys.argv[2], embedder=FakeEmbedder())
+    uploads.add_uploads(index, sys.argv[4:])
+    print(steps[0])
+    """
+)
+
+
+def test_an_upload_killed_at_every_step_leaves_uploads_and_index_agreeing(
+    tmp_path, write, fake_embedder
+):
+    import hashlib
+    import os
+
+    from qa.uploads import add_uploads, clean_on_start
+
+    write("docs/doha.txt", DOHA)
+    first = write("v1/notes.md", "The gate code is 4411.")
+    files = [write("v2/notes.md", "The gate code is 9020."), write("v2/fresh.txt", "Fresh.")]
+
+    def index_with_an_upload(name: str) -> Path:
+        index = build_index([tmp_path / "docs"], path=tmp_path / name, embedder=fake_embedder)
+        add_uploads(index, [first])
+        return tmp_path / name
+
+    def run(folder: Path, kill_at: int) -> subprocess.CompletedProcess[str]:
+        script = tmp_path / "upload_child.py"
+        script.write_text(UPLOAD_CHILD)
+        scratch = tmp_path / f"tmp-{kill_at}"
+        scratch.mkdir()
+        done = subprocess.run(
+            [sys.executable, str(script), str(ROOT / "tests"), str(folder), str(kill_at)]
+            + [str(f) for f in files],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env={**os.environ, "TMPDIR": str(scratch)},
+        )
+        assert list(scratch.iterdir()) == [], kill_at  # no copy of a document left in /tmp
+        return done
+
+    dry = run(index_with_an_upload("dry"), 0)
+    assert dry.returncode == 0, dry.stderr
+    total = int(dry.stdout.split()[-1])
+    assert total >= 8
+    outcomes = set()
+    for kill_at in range(1, total + 1):
+        folder = index_with_an_upload(f"killed-{kill_at}")
+        assert run(folder, kill_at).returncode == -9, kill_at
+        index = Index.load(folder, embedder=fake_embedder)  # as the app does when it starts
+        clean_on_start(index)
+        uploads = folder / "uploads"
+        on_disk = {
+            p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(uploads.iterdir())
+        }
+        indexed = {
+            Path(d.path).name: d.sha256
+            for d in index.documents
+            if Path(d.path).parent == uploads.resolve()
+        }
+        assert on_disk == indexed, kill_at  # nothing stranded, hidden or unindexed
+        outcomes.add(tuple(sorted(on_disk)))
+        notes = (uploads / "notes.md").read_text()
+        assert notes in ("The gate code is 4411.", "The gate code is 9020."), kill_at
+    assert outcomes == {("notes.md",), ("fresh.txt", "notes.md")}  # undone, or finished

@@ -174,3 +174,22 @@ def test_the_packaged_model_is_converted_once(monkeypatch):
 
     monkeypatch.setattr(transformers.AutoModelForCausalLM, "from_pretrained", no_second_conversion)
     assert llm.converted_model() == folder
+
+
+def test_a_conversion_killed_midway_leaves_no_staging_folder_behind(tmp_path):
+    # kill -9 during the ~20 s conversion skips `finally`: its .tmp- folder stayed for ever.
+    import os
+    import time
+
+    from qa.llm import remove_stale_staging
+
+    killed = tmp_path / ".tmp-killed"
+    (killed / "part").mkdir(parents=True)
+    old = time.time() - 2 * 3600
+    os.utime(killed, (old, old))
+    running = tmp_path / ".tmp-running"  # a conversion under way in another process
+    running.mkdir()
+    model = tmp_path / "SmolLM2"
+    model.mkdir()
+    assert remove_stale_staging(tmp_path) == [".tmp-killed"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".tmp-running", "SmolLM2"]
