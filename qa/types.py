@@ -116,6 +116,9 @@ class Answer:
     mode: str = "extractive"  # or "generate": written by a language model, then checked
     notes: list[str] = field(default_factory=list)  # what a reader should know, e.g. removals
     generation: GenerationReport | None = None
+    # In a conversation, the standalone question that was searched for this one (which may
+    # be a follow-up such as "Who announced it?"); None when the question was asked alone.
+    searched: str | None = None
 
     def to_dict(self) -> dict[str, object]:
         """A JSON-ready view of the answer."""
