@@ -19,8 +19,10 @@ from typing import Any
 
 import gradio as gr
 
-from qa import Answer, QAError, chat, followups, render, uploads
+from qa import Answer, Conversation, QAError, chat, render, uploads
 from qa.api import default_index, default_index_path
+from qa.conversation import Turn
+from qa.followups import message_text
 
 EXAMPLES = [
     "Where has the US embassy in Afghanistan been operating from?",
@@ -34,6 +36,7 @@ PLACEHOLDER = (
 )
 STREAM_SECONDS = 0.6  # the whole answer appears over this time, word by word
 Messages = list[dict[str, Any]]
+Turns = list[Turn]  # the conversation so far, as questions and Answers: never parsed from HTML
 
 # System fonts: nothing to fetch, and plainer than the theme's display font for reading.
 THEME = gr.themes.Default(
@@ -106,54 +109,65 @@ def add_question(message: str, history: Messages) -> tuple[str, Messages]:
 
 def add_example(event: gr.SelectData, history: Messages) -> Messages:
     """Put a clicked example question into the chat."""
-    return [*history, {"role": "user", "content": followups.message_text(event.value)}]
+    return [*history, {"role": "user", "content": message_text(event.value)}]
 
 
-def respond(history: Messages, k: float, folder: str, mode: str) -> Iterator[Messages]:
-    """Answer the last question, streaming the reply; sources follow the answer."""
+def new_conversation() -> tuple[Messages, Turns]:
+    """An empty chat, and no turns for the next question to follow up on."""
+    return [], []
+
+
+def respond(
+    history: Messages, turns: Turns, k: float, folder: str, mode: str
+) -> Iterator[tuple[Messages, Turns]]:
+    """Answer the last question as the next turn of the conversation, streaming the reply;
+    sources follow the answer. Yields the chat and the turns (with this one once answered)."""
     try:
-        yield from _respond(history, k, folder, mode)
+        yield from _respond(history, turns, k, folder, mode)
     except Exception as error:  # never a traceback on the page: a short message, the log has it
         message = chat.unexpected(error, "answering")
-        yield [*history, {"role": "assistant", "content": render.render_error(message)}]
+        yield [*history, {"role": "assistant", "content": render.render_error(message)}], turns
 
 
-def _respond(history: Messages, k: float, folder: str, mode: str) -> Iterator[Messages]:
+def _respond(
+    history: Messages, turns: Turns, k: float, folder: str, mode: str
+) -> Iterator[tuple[Messages, Turns]]:
     if not history or history[-1].get("role") != "user":
-        yield history
+        yield history, turns
         return
-    question = followups.message_text(history[-1]["content"])
-    searched = followups.contextualize(question, followups.chat_turns(history[:-1]))
+    question = message_text(history[-1]["content"])
     anchor = f"qa-{len(history)}"  # links in this reply lead to this reply's sources
     try:
+        conversation = Conversation(chat.open_index(folder), turns=turns)
         if mode == "generate":
-            answer = yield from _written(history, searched, int(k), folder)
+            answer = yield from _written(history, turns, conversation, question, int(k))
         else:
-            answer = chat.open_index(folder).ask(searched, k=int(k))
+            answer = conversation.ask(question, k=int(k))
     except QAError as error:
-        yield [*history, {"role": "assistant", "content": render.render_error(str(error))}]
+        yield [*history, {"role": "assistant", "content": render.render_error(str(error))}], turns
         return
+    turns = conversation.turns
     if mode == "generate":
-        reply = render.render_reply(answer, anchor=anchor, asked=question)
-        yield [*history, {"role": "assistant", "content": reply}]
+        reply = render.render_reply(answer, anchor=anchor)
+        yield [*history, {"role": "assistant", "content": reply}], turns
         return
     pause = STREAM_SECONDS / len(render.stream_steps(answer))
-    for i, reply in enumerate(render.stream_reply(answer, anchor=anchor, asked=question)):
+    for i, reply in enumerate(render.stream_reply(answer, anchor=anchor)):
         if i:
             time.sleep(pause)
-        yield [*history, {"role": "assistant", "content": reply}]
+        yield [*history, {"role": "assistant", "content": reply}], turns
 
 
 def _written(
-    history: Messages, searched: str, k: int, folder: str
-) -> Generator[Messages, None, Answer]:
+    history: Messages, turns: Turns, conversation: Conversation, question: str, k: int
+) -> Generator[tuple[Messages, Turns], None, Answer]:
     """Stream a written answer's checked sentences as the model produces them."""
-    yield [*history, {"role": "assistant", "content": render.render_writing("")}]
-    stream = chat.open_index(folder).stream(searched, k=k, mode="generate")
+    yield [*history, {"role": "assistant", "content": render.render_writing("")}], turns
+    stream = conversation.stream(question, k=k, mode="generate")
     text = ""
     for piece in stream:
         text += piece
-        yield [*history, {"role": "assistant", "content": render.render_writing(text)}]
+        yield [*history, {"role": "assistant", "content": render.render_writing(text)}], turns
     assert stream.answer is not None
     return stream.answer
 
@@ -168,13 +182,13 @@ def ask_api(
 
     mode "generate" has the local language model write the answer (checked before it is shown).
     history, the conversation so far as [{"role": "user" | "assistant", "content": text}, ...],
-    lets a follow-up ("What did he say?") be searched for what it refers to; the reply's
-    "searched" field says what was searched.
+    lets a follow-up ("Who announced it?") be answered from what was said; the reply's
+    "searched" field says what it was searched as.
     """
     try:
-        searched = followups.contextualize(question, followups.history_turns(history))
-        answer = default_index().ask(searched, k=int(k), mode=mode)
-        return render.answer_json(answer, asked=question)
+        conversation = Conversation.from_messages(history, index=default_index(), k=int(k))
+        answer = conversation.ask(question, k=int(k), mode=mode)
+        return render.answer_json(answer)
     except QAError as error:
         raise gr.Error(str(error)) from error
     except Exception as error:  # the client gets a short message; the log has the traceback
@@ -261,6 +275,7 @@ def build_page() -> gr.Blocks:
     # within the hour rather than keep private documents in a temporary folder forever.
     with gr.Blocks(title="qa — ask your documents", delete_cache=(1800, 1800)) as page:
         folder = gr.State(start)
+        turns = gr.State([])  # this page's conversation: questions and their Answers
         gr.Markdown(
             "## Ask your documents\n"
             "Answers quote the documents word for word (or, in Search settings, are written by a "
@@ -290,6 +305,9 @@ def build_page() -> gr.Blocks:
                         elem_id="question",
                     )
                     send = gr.Button("Ask", variant="primary", scale=1, elem_id="ask")
+                new = gr.Button(
+                    "New conversation", size="sm", variant="secondary", elem_id="new-conversation"
+                )
             with gr.Column(scale=2):
                 documents = gr.HTML(elem_id="documents", container=True)
                 files = gr.File(
@@ -329,10 +347,11 @@ def build_page() -> gr.Blocks:
         for trigger in ask_events:
             trigger(
                 add_question, [question, chatbot], [question, chatbot], queue=False, **private
-            ).then(respond, [chatbot, k, folder, mode], chatbot, **private)
+            ).then(respond, [chatbot, turns, k, folder, mode], [chatbot, turns], **private)
         chatbot.example_select(add_example, chatbot, chatbot, queue=False, **private).then(
-            respond, [chatbot, k, folder, mode], chatbot, **private
+            respond, [chatbot, turns, k, folder, mode], [chatbot, turns], **private
         )
+        new.click(new_conversation, None, [chatbot, turns], queue=False, **private)
         files.upload(
             upload,
             [files, folder],

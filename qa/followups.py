@@ -87,20 +87,51 @@ def antecedents(
     answered = [n for n in names_in(previous_answer) if n not in asked]
     around = [n for n in names_in(nearby) if n not in asked and n not in answered]
     if kind == "person":
-        # "he" is a person: a full name first; an acronym ("US") is never one.
+        # "he" is a person: a full name first; never an acronym ("US"), an organisation
+        # ("Ministry of Foreign Affairs"), or a place the question was in ("in Afghanistan").
         def full(names: list[str]) -> list[str]:
-            return [n for n in names if len(n.split()) >= 2]
+            return [n for n in names if len(n.split()) >= 2 and _person_like(n)]
 
-        def single(names: list[str]) -> list[str]:
-            return [n for n in names if len(n.split()) == 1 and not n.isupper()]
+        def single(names: list[str], text: str) -> list[str]:
+            return [
+                n
+                for n in names
+                if len(n.split()) == 1 and _person_like(n) and not _after_preposition(n, text)
+            ]
 
-        ordered = full(asked) + full(answered) + single(asked) + full(around) + single(answered)
+        ordered = (
+            full(asked)
+            + full(answered)
+            + single(asked, previous_question)
+            + full(around)
+            + single(answered, previous_answer)
+        )
     else:
         wh = previous_question.split()[0].lower() if previous_question.split() else ""
         # "Which country ...?" - "Why did it ...?": the answer is the subject. Otherwise "it"
         # is what the question was about.
         ordered = answered + asked if wh in {"who", "which"} else asked + answered
     return list(dict.fromkeys(ordered))
+
+
+# Words that make a name an organisation, a place or a document rather than a person.
+_NOT_PERSON = set(
+    "of for university state states department ministry republic emirate network council "
+    "organization organisation party court museum institute company bank army government "
+    "union nations committee agency office city country kingdom empire church school college "
+    "river mountains island islands province county district".split()
+)
+
+
+def _person_like(name: str) -> bool:
+    words = name.split()
+    return not name.isupper() and not any(w.lower() in _NOT_PERSON for w in words)
+
+
+def _after_preposition(name: str, text: str) -> bool:
+    """Whether `name` follows "in", "from", "to"... in `text`: a place, not a person."""
+    pattern = rf"\b(?:in|from|to|at|into|across|near|of)\s+(?:the\s+)?{re.escape(name)}\b"
+    return re.search(pattern, text) is not None
 
 
 def substitute(question: str, name: str) -> str:

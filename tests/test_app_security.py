@@ -297,8 +297,8 @@ def _assert_short_message(html: str, doing: str, caplog) -> None:
 
 def test_an_unexpected_error_while_answering_is_a_short_message(app, caplog):
     history = [{"role": "user", "content": "Who is Thomas West?"}]
-    *_, last = app.respond(history, 5, "idx", "extractive")
-    assert last[:-1] == history and last[-1]["role"] == "assistant"
+    *_, (last, turns) = app.respond(history, [], 5, "idx", "extractive")
+    assert last[:-1] == history and turns == [] and last[-1]["role"] == "assistant"
     _assert_short_message(last[-1]["content"], "answering", caplog)
 
 
@@ -313,7 +313,7 @@ def test_an_unexpected_error_midway_through_a_streamed_answer_replaces_it(
 
     monkeypatch.setattr(app.render, "stream_reply", broken_stream)
     history = [{"role": "user", "content": "Where is the embassy?"}]
-    replies = [r[-1]["content"] for r in app.respond(history, 5, "idx", "extractive")]
+    replies = [r[-1]["content"] for r, _ in app.respond(history, [], 5, "idx", "extractive")]
     assert replies[0] == "<div>Half an answer"
     _assert_short_message(replies[-1], "answering", caplog)
 
