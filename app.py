@@ -23,8 +23,9 @@ from typing import Any
 
 import gradio as gr
 
-from qa import Answer, QAError, chat, followups, limits, questions, render, uploads
+from qa import Answer, Conversation, QAError, chat, followups, limits, questions, render, uploads
 from qa.api import default_index, default_index_path
+from qa.conversation import Turn
 from qa.errors import disk_problem
 
 EXAMPLES = [
@@ -39,6 +40,7 @@ PLACEHOLDER = (
 )
 STREAM_SECONDS = 0.6  # the whole answer appears over this time, word by word
 Messages = list[dict[str, Any]]
+Turns = list[Turn]  # the conversation so far, as questions and Answers: never parsed from HTML
 
 # System fonts: nothing to fetch, and plainer than the theme's display font for reading.
 THEME = gr.themes.Default(
@@ -116,6 +118,11 @@ def add_example(event: gr.SelectData, history: Messages) -> Messages:
     return [*history, {"role": "user", "content": question}]
 
 
+def new_conversation() -> tuple[Messages, Turns]:
+    """An empty chat, and no turns for the next question to follow up on."""
+    return [], []
+
+
 # Questions in flight per page session or API client ($QA_QUESTIONS_PER_SESSION): one visitor
 # cannot fill every place in the queue's workers.
 SLOTS = chat.SessionSlots()
@@ -123,59 +130,67 @@ SLOTS = chat.SessionSlots()
 
 def respond(
     history: Messages,
+    turns: Turns,
     k: float,
     folder: str,
     mode: str,
     request: gr.Request | None = None,
-) -> Iterator[Messages]:
-    """Answer the last question, streaming the reply; sources follow the answer."""
+) -> Iterator[tuple[Messages, Turns]]:
+    """Answer the last question as the next turn of the conversation, streaming the reply;
+    sources follow the answer. Yields the chat and the turns (with this one once answered)."""
     try:
         with SLOTS.hold(request.session_hash if request else None):
-            yield from _respond(history, k, folder, mode)
+            yield from _respond(history, turns, k, folder, mode)
     except QAError as error:
-        yield [*history, {"role": "assistant", "content": render.render_error(str(error))}]
+        yield [*history, {"role": "assistant", "content": render.render_error(str(error))}], turns
     except Exception as error:  # never a traceback on the page: a short message, the log has it
         message = chat.unexpected(error, "answering")
-        yield [*history, {"role": "assistant", "content": render.render_error(message)}]
+        yield [*history, {"role": "assistant", "content": render.render_error(message)}], turns
 
 
-def _respond(history: Messages, k: float, folder: str, mode: str) -> Iterator[Messages]:
+def _respond(
+    history: Messages, turns: Turns, k: float, folder: str, mode: str
+) -> Iterator[tuple[Messages, Turns]]:
     if not history or history[-1].get("role") != "user":
-        yield history
+        yield history, turns
         return
     question = followups.question_text(history[-1]["content"])
-    searched = followups.contextualize(question, followups.chat_turns(history[:-1]))
     anchor = f"qa-{len(history)}"  # links in this reply lead to this reply's sources
     try:
         passages = questions.whole_k(k)
+        # Only the last turns are kept: a follow-up refers to the last one, and a long
+        # session must not grow without bound.
+        kept = turns[-max(1, limits.current().history_messages // 2) :]
+        conversation = Conversation(chat.open_index(folder), turns=kept)
         if mode == "generate":
-            answer = yield from _written(history, searched, passages, folder)
+            answer = yield from _written(history, turns, conversation, question, passages)
         else:
-            answer = chat.open_index(folder).ask(searched, k=passages)
+            answer = conversation.ask(question, k=passages)
     except QAError as error:
-        yield [*history, {"role": "assistant", "content": render.render_error(str(error))}]
+        yield [*history, {"role": "assistant", "content": render.render_error(str(error))}], turns
         return
+    turns = conversation.turns
     if mode == "generate":
-        reply = render.render_reply(answer, anchor=anchor, asked=question)
-        yield [*history, {"role": "assistant", "content": reply}]
+        reply = render.render_reply(answer, anchor=anchor)
+        yield [*history, {"role": "assistant", "content": reply}], turns
         return
     pause = STREAM_SECONDS / len(render.stream_steps(answer))
-    for i, reply in enumerate(render.stream_reply(answer, anchor=anchor, asked=question)):
+    for i, reply in enumerate(render.stream_reply(answer, anchor=anchor)):
         if i:
             time.sleep(pause)
-        yield [*history, {"role": "assistant", "content": reply}]
+        yield [*history, {"role": "assistant", "content": reply}], turns
 
 
 def _written(
-    history: Messages, searched: str, k: int, folder: str
-) -> Generator[Messages, None, Answer]:
+    history: Messages, turns: Turns, conversation: Conversation, question: str, k: int
+) -> Generator[tuple[Messages, Turns], None, Answer]:
     """Stream a written answer's checked sentences as the model produces them."""
-    yield [*history, {"role": "assistant", "content": render.render_writing("")}]
-    stream = chat.open_index(folder).stream(searched, k=k, mode="generate")
+    yield [*history, {"role": "assistant", "content": render.render_writing("")}], turns
+    stream = conversation.stream(question, k=k, mode="generate")
     text = ""
     for piece in stream:
         text += piece
-        yield [*history, {"role": "assistant", "content": render.render_writing(text)}]
+        yield [*history, {"role": "assistant", "content": render.render_writing(text)}], turns
     assert stream.answer is not None
     return stream.answer
 
@@ -191,16 +206,16 @@ def ask_api(
 
     mode "generate" has the local language model write the answer (checked before it is shown).
     history, the conversation so far as [{"role": "user" | "assistant", "content": text}, ...],
-    lets a follow-up ("What did he say?") be searched for what it refers to; the reply's
-    "searched" field says what was searched.
+    lets a follow-up ("Who announced it?") be answered from what was said; the reply's
+    "searched" field says what it was searched as.
     """
     try:
         asked = questions.clean_question(question)  # text, or a clear error: never guessed
         passages = questions.whole_k(k)
         with SLOTS.hold(request.session_hash if request else None):
-            searched = followups.contextualize(asked, followups.history_turns(history))
-            answer = default_index().ask(searched, k=passages, mode=mode)
-        return render.answer_json(answer, asked=question)
+            conversation = Conversation.from_messages(history, index=default_index(), k=passages)
+            answer = conversation.ask(asked, k=passages, mode=mode)
+        return render.answer_json(answer)
     except QAError as error:
         raise gr.Error(str(error)) from error
     except Exception as error:  # the client gets a short message; the log has the traceback
@@ -315,6 +330,7 @@ def build_page() -> gr.Blocks:
     # within the hour rather than keep private documents in a temporary folder forever.
     with gr.Blocks(title="qa — ask your documents", delete_cache=(1800, 1800)) as page:
         folder = gr.State(start)
+        turns = gr.State([])  # this page's conversation: questions and their Answers
         gr.Markdown(
             "## Ask your documents\n"
             "Answers quote the documents word for word (or, in Search settings, are written by a "
@@ -344,6 +360,9 @@ def build_page() -> gr.Blocks:
                         elem_id="question",
                     )
                     send = gr.Button("Ask", variant="primary", scale=1, elem_id="ask")
+                new = gr.Button(
+                    "New conversation", size="sm", variant="secondary", elem_id="new-conversation"
+                )
             with gr.Column(scale=2):
                 documents = gr.HTML(elem_id="documents", container=True)
                 files = gr.File(
@@ -383,10 +402,11 @@ def build_page() -> gr.Blocks:
         for trigger in ask_events:
             trigger(
                 add_question, [question, chatbot], [question, chatbot], queue=False, **private
-            ).then(respond, [chatbot, k, folder, mode], chatbot, **private)
+            ).then(respond, [chatbot, turns, k, folder, mode], [chatbot, turns], **private)
         chatbot.example_select(add_example, chatbot, chatbot, queue=False, **private).then(
-            respond, [chatbot, k, folder, mode], chatbot, **private
+            respond, [chatbot, turns, k, folder, mode], [chatbot, turns], **private
         )
+        new.click(new_conversation, None, [chatbot, turns], queue=False, **private)
         files.upload(
             upload,
             [files, folder],

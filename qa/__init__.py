@@ -10,6 +10,7 @@ for c in answer.citations:     # c.quote == the source's text[c.start:c.end]
 from qa.answer import AnswerSettings
 from qa.api import ask, default_index, stream
 from qa.chunking import ChunkSettings
+from qa.conversation import Conversation, ConversationSettings, Turn
 from qa.embeddings import Embedder, SentenceTransformerEmbedder
 from qa.errors import (
     DocumentError,
@@ -33,6 +34,8 @@ __all__ = [
     "AnswerStream",
     "ChunkSettings",
     "Citation",
+    "Conversation",
+    "ConversationSettings",
     "Document",
     "DocumentError",
     "Embedder",
@@ -51,6 +54,7 @@ __all__ = [
     "RetrievalSettings",
     "SentenceTransformerEmbedder",
     "SkippedFileWarning",
+    "Turn",
     "ask",
     "build_index",
     "default_index",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -101,8 +101,13 @@ def score_sentences(
     question: str,
     query_vector: np.ndarray,
     settings: AnswerSettings,
+    bonus: Mapping[int, float] | None = None,
 ) -> list[Evidence]:
-    """Every sentence of the retrieved chunks, best ranked first."""
+    """Every sentence of the retrieved chunks, best ranked first.
+
+    `bonus` (sentence row -> amount) is added to the support of sentences a conversation
+    makes likelier, e.g. those next to the previous answer's citations.
+    """
     passage_of: dict[int, float] = {}  # a sentence in two overlapping chunks takes the better
     for row, score in hits:
         for sentence_row in snapshot.sentence_rows(row):
@@ -130,6 +135,7 @@ def score_sentences(
             settings.dense_weight * cosine
             + settings.coverage_weight * coverage
             + settings.passage_weight * passage
+            + (bonus.get(sentence_row, 0.0) if bonus else 0.0)
         )
         novelty = sum(t not in weights for t in sentence_terms) / len(sentence_terms)
         rank = (
@@ -162,8 +168,9 @@ def expected_kind(question: str) -> str | None:
     """What kind of answer the question asks for: "number" (dates too), "name", or None.
 
     "When was it closed?" -> "number"; "Who is the envoy?" -> "name"; "Why ...?" -> None.
+    Only the first question counts: in "Who said it? (When was it closed?)" the rest is context.
     """
-    lowered = question.lower()
+    lowered = question.lower().partition("?")[0]
     if _NUMBER_QUESTION.search(lowered):
         return "number"
     if _NAME_QUESTION.search(lowered):
@@ -213,18 +220,24 @@ def compose_answer(
     query_vector: np.ndarray,
     settings: AnswerSettings,
     reader: SpanReader | None = None,
+    *,
+    context: Sequence[tuple[int, float]] = (),
+    bonus: Mapping[int, float] | None = None,
 ) -> Answer:
     """An answer quoting the best-ranked sentences with [n] markers, or a refusal.
 
     With a reader, the reader decides whether to answer, its short answer leads, and the
     sentence holding it is the first citation. Without one, retrieval's support decides.
+    `context` (chunk rows with their scores) is read as evidence besides the best hits, and
+    `bonus` favours some sentences: a conversation's way to keep to what was said.
     """
-    passages = [_passage(snapshot, row, score) for row, score in hits]
-    refusal = Answer(question=question, text=NOT_FOUND, answered=False, passages=passages)
     # Asking for more passages shows more, but the answer reads only the best few.
-    evidence = score_sentences(
-        snapshot, hits[: settings.evidence_passages], question, query_vector, settings
-    )
+    read = list(hits[: settings.evidence_passages])
+    read += [hit for hit in context if hit[0] not in {row for row, _ in read}]
+    shown = list(hits) + [hit for hit in context if hit[0] not in {row for row, _ in hits}]
+    passages = [_passage(snapshot, row, score) for row, score in shown]
+    refusal = Answer(question=question, text=NOT_FOUND, answered=False, passages=passages)
+    evidence = score_sentences(snapshot, read, question, query_vector, settings, bonus)
     reading: Reading | None = None
     if reader is not None:
         readings = read_evidence(question, snapshot, evidence, reader, settings)

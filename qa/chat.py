@@ -1,7 +1,7 @@
 """What a chat page needs from qa besides answers: the index it asks (opened once per
 process), and the serving details (sign-in, loopback, errors nobody planned for).
 
-The rest of a page's logic lives beside this: `qa.followups` (follow-up questions),
+The rest of a page's logic lives beside this: `qa.conversation` (follow-up questions),
 `qa.render` (safe HTML and JSON) and `qa.uploads` (the user's own documents).
 """
 

@@ -85,7 +85,19 @@ def build_parser() -> argparse.ArgumentParser:
         description="Index every paragraph of a SQuAD-format file as its own document, ask its "
         "questions through the same ask() users call, and report the figures.",
     )
-    evaluate.add_argument("data", metavar="FILE.json", help="SQuAD-format JSON")
+    evaluate.add_argument(
+        "data",
+        metavar="FILE.json",
+        nargs="?",
+        help="SQuAD-format JSON (with --conversations: the paragraphs its squad chains ask; "
+        "default eval/squad-train-sample.json)",
+    )
+    evaluate.add_argument(
+        "--conversations",
+        metavar="FILE.jsonl",
+        help="instead, ask the follow-up chains of FILE in a conversation, and each question "
+        "in full, and compare (e.g. eval/conversations.jsonl)",
+    )
     evaluate.add_argument("--sample", type=int, metavar="N", help="ask N questions (default all)")
     evaluate.add_argument("--seed", type=int, default=0, help="sampling seed (default 0)")
     evaluate.add_argument(
@@ -292,6 +304,12 @@ def _eval(args: argparse.Namespace) -> int:
 
     from qa.evaluation import EvalConfig, format_report, plot_report, run_eval, with_settings
 
+    if args.conversations:
+        return _eval_conversations(args)
+    if args.data is None:
+        from qa.errors import InputError
+
+        raise InputError("qa eval needs a SQuAD-format FILE.json (or --conversations FILE)")
     config = EvalConfig(
         data=Path(args.data),
         sample=args.sample,
@@ -316,6 +334,28 @@ def _eval(args: argparse.Namespace) -> int:
 def printable(name: str) -> str:
     """A file name on one line of a terminal: "a\nb.txt" -> "a\\nb.txt" (controls escaped)."""
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in name)
+
+
+def _eval_conversations(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from qa.api import PROJECT_ROOT
+    from qa.conversation_eval import format_conversation_report, run_conversation_eval
+
+    # The hand-written chains ask about the shipped article, whatever $QA_CORPUS says.
+    article = PROJECT_ROOT / "corpus" / "taliban-and-international-diplomacy.txt"
+    report = run_conversation_eval(
+        args.conversations,
+        article=article,
+        squad=Path(args.data or PROJECT_ROOT / "eval" / "squad-train-sample.json"),
+        workdir=Path(args.workdir) if args.workdir else None,
+        progress=not args.quiet,
+    )
+    print(format_conversation_report(report))
+    if args.json:
+        Path(args.json).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+        print(f"\nFull report: {args.json}")
+    return 0
 
 
 def location(item: Citation | Passage) -> str:

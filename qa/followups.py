@@ -1,17 +1,15 @@
-"""Follow-up questions in a chat: "What did he say?" after "Who is Thomas West?" searches for
-what "he" refers to. Plain text in, plain text out: no UI library, no model."""
+"""The words of a follow-up question: whether it refers back ("he", "it", "this", "And X?"),
+the names an earlier turn offers for what it refers to, and the standalone questions those
+make. Plain text in, plain text out; `qa.conversation` chooses among them with the index."""
 
 from __future__ import annotations
 
 import html
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from qa import limits
-from qa.errors import InputError
-from qa.lexical import terms
 
 PERSONAL = {"he", "him", "she", "her"}
 POSSESSIVE = {"his", "hers", "its", "their", "theirs"}
@@ -35,20 +33,13 @@ _NOT_NAMES = set(
     "no however meanwhile thus".split()
 )
 _WORD_TOKEN = re.compile(r"[\w’'\-]+|[^\w\s]")
-_QUESTION_START = '<div class="qa-question">'
 _PRONOUN = re.compile(
     r"\b(?:" + "|".join(sorted(PERSONAL | POSSESSIVE | OTHER | DEMONSTRATIVE)) + r")\b",
     re.IGNORECASE,
 )
 
 
-@dataclass(frozen=True, slots=True)
-class Turn:
-    """One exchange of a chat: what was asked, what it was understood as, what was answered."""
-
-    question: str
-    searched: str  # the question with its references resolved: what retrieval saw
-    answer: str
+_QUESTION_START = '<div class="qa-question">'  # how `render.render_question` shows a question
 
 
 def message_text(content: Any) -> str:
@@ -71,56 +62,6 @@ def question_text(content: Any) -> str:
     return html.unescape(text.removeprefix(_QUESTION_START).removesuffix("</div>"))
 
 
-def answer_from_reply(reply: str) -> str:
-    """The plain answer inside a reply made by `render_reply` (or the reply itself, untagged)."""
-    match = re.search(r'<div class="qa-answer[^"]*">(.*?)</div>', reply, re.DOTALL)
-    inner = match.group(1) if match else reply
-    return html.unescape(re.sub(r"<[^>]+>", "", inner)).strip()
-
-
-def chat_turns(history: Sequence[Mapping[str, Any]]) -> list[Turn]:
-    """The question/answer pairs of a messages-format history, each follow-up resolved in turn.
-
-    Only the last $QA_MAX_HISTORY_MESSAGES messages are read, each up to MESSAGE_CHARS: a
-    follow-up refers to the last few turns, and 20,000 messages must not stall the page.
-    """
-    turns: list[Turn] = []
-    question: str | None = None
-    for message in recent(history):
-        if message.get("role") == "user":
-            question = question_text(message.get("content"))
-            continue
-        if message.get("role") == "assistant" and question is not None:
-            text = message_text(message.get("content"))[: limits.MESSAGE_CHARS]
-            searched = contextualize(question, turns)
-            turns.append(Turn(question, searched, answer_from_reply(text)))
-            question = None
-    return turns
-
-
-def history_turns(history: object) -> list[Turn]:
-    """`chat_turns` of a history sent by another program, checked first; None is no history.
-
-    The history is in the chat's own messages format, oldest first:
-    [{"role": "user", "content": "Who is Thomas West?"}, {"role": "assistant", "content": "..."}]
-    """
-    if history is None:
-        return []
-    if isinstance(history, list):
-        history = recent(history)  # only what is read is checked: 20,000 messages cost nothing
-    if not isinstance(history, list) or not all(
-        isinstance(m, Mapping)
-        and m.get("role") in ("user", "assistant")
-        and isinstance(m.get("content"), str)
-        for m in history
-    ):
-        raise InputError(
-            'history must be a list of messages, oldest first, each {"role": "user" or '
-            '"assistant", "content": "its text"}'
-        )
-    return chat_turns(history)
-
-
 def recent(history: Sequence[Any]) -> list[Any]:
     """The last $QA_MAX_HISTORY_MESSAGES messages of a history, the part that is read."""
     return list(history[-limits.current().history_messages :])
@@ -141,62 +82,83 @@ def names_in(text: str) -> list[str]:
     return found
 
 
-def contextualize(question: str, turns: Sequence[Turn]) -> str:
-    """The question to search for, with "he", "it", "this"... replaced by what they refer to.
+def reference(question: str) -> str | None:
+    """How `question` leans on what was said before: "person" ("What did he say?"), "thing"
+    ("Who announced it?"), "ellipsis" ("And Kazakhstan?"), or None when it stands alone.
 
-    After "Who is Thomas West?", "What did he say about aid?" becomes
-    "What did Thomas West say about aid?". Questions that stand alone come back unchanged.
+    "When did the Karsk observatory open its dome?" stands alone: "its" is its own subject.
     """
-    question = " ".join(question.split())
-    if not turns:
-        return question
-    previous = turns[-1]
-    tokens = _WORD_TOKEN.findall(question)
+    tokens = _WORD_TOKEN.findall(" ".join(question.split()))
     references = [i for i, t in enumerate(tokens) if _refers_back(tokens, i)]
     if not references:
-        if _ELLIPSIS.match(question) and len(tokens) <= 6:
-            # "And Kazakhstan?" asks the previous question again about something else.
-            return f"{question} {_content_words(previous.searched)}".strip()
-        return question
-    personal = any(tokens[i].lower() in PERSONAL | {"his", "hers"} for i in references)
-    if not personal and names_in(question):
-        # "When did the Karsk observatory open its dome?": "its" is the question's own subject.
-        return question
-    name = _antecedent(previous, personal=personal)
-    if name is None:
-        # Nothing named: the previous question's own words carry its subject.
-        return f"{question} {_content_words(previous.searched)}".strip()
-    return _substitute(question, name)
+        return "ellipsis" if _ELLIPSIS.match(question) and len(tokens) <= 6 else None
+    if any(tokens[i].lower() in PERSONAL | {"his", "hers"} for i in references):
+        return "person"
+    return None if names_in(question) else "thing"
 
 
-def _refers_back(tokens: Sequence[str], i: int) -> bool:
-    word = tokens[i].lower()
-    if word in PERSONAL | POSSESSIVE | OTHER:
-        return True
-    if word in DEMONSTRATIVE:
-        following = tokens[i + 1].lower() if i + 1 < len(tokens) else "?"
-        return not following[0].isalnum() or following in _DEMONSTRATIVE_BEFORE
-    return False
+def antecedents(
+    kind: str, previous_question: str, previous_answer: str, nearby: str = ""
+) -> list[str]:
+    """What a reference of `kind` most likely names, likeliest first: names from the previous
+    question, its answer, and `nearby` (the sentences around the answer's citations)."""
+    asked = names_in(previous_question)
+    answered = [n for n in names_in(previous_answer) if n not in asked]
+    around = [n for n in names_in(nearby) if n not in asked and n not in answered]
+    if kind == "person":
+        # "he" is a person: a full name first; never an acronym ("US"), an organisation
+        # ("Ministry of Foreign Affairs"), or a place the question was in ("in Afghanistan").
+        def full(names: list[str]) -> list[str]:
+            return [n for n in names if len(n.split()) >= 2 and _person_like(n)]
+
+        def single(names: list[str], text: str) -> list[str]:
+            return [
+                n
+                for n in names
+                if len(n.split()) == 1 and _person_like(n) and not _after_preposition(n, text)
+            ]
+
+        ordered = (
+            full(asked)
+            + full(answered)
+            + single(asked, previous_question)
+            + full(around)
+            + single(answered, previous_answer)
+        )
+    else:
+        wh = previous_question.split()[0].lower() if previous_question.split() else ""
+        # "Which country ...?" - "Why did it ...?": the answer is the subject. Otherwise "it"
+        # is what the question was about.
+        ordered = answered + asked if wh in {"who", "which"} else asked + answered
+    return list(dict.fromkeys(ordered))
 
 
-def _antecedent(previous: Turn, *, personal: bool) -> str | None:
-    """What a pronoun in the next question most likely names."""
-    asked = names_in(previous.searched)
-    answered = [n for n in names_in(previous.answer) if n not in asked]
-    wh = previous.searched.split()[0].lower() if previous.searched.split() else ""
-    if personal:
-        # "he" is a person: a full name, from the question first, else from its answer.
-        for name in [*asked, *answered]:
-            if len(name.split()) >= 2:
-                return name
-    if wh in {"who", "which"} and answered:
-        return answered[0]  # "Which country ...?" - "Why did it ...?": the answer is the subject
-    # Otherwise "it" is what the question was about; an answer's names are only by the way.
-    return asked[0] if asked else None
+# Words that make a name an organisation, a place or a document rather than a person.
+_NOT_PERSON = set(
+    "of for university state states department ministry republic emirate network council "
+    "organization organisation party court museum institute company bank army government "
+    "union nations committee agency office city country kingdom empire church school college "
+    "river mountains island islands province county district".split()
+)
 
 
-def _substitute(question: str, name: str) -> str:
-    """The question with its first back-referring pronoun replaced by `name`."""
+def _person_like(name: str) -> bool:
+    words = name.split()
+    return not name.isupper() and not any(w.lower() in _NOT_PERSON for w in words)
+
+
+def _after_preposition(name: str, text: str) -> bool:
+    """Whether `name` follows "in", "from", "to"... in `text`: a place, not a person."""
+    pattern = rf"\b(?:in|from|to|at|into|across|near|of)\s+(?:the\s+)?{re.escape(name)}\b"
+    return re.search(pattern, text) is not None
+
+
+def substitute(question: str, name: str) -> str:
+    """The question with its first back-referring pronoun replaced by `name`.
+
+    ("What did he say about aid?", "Thomas West") -> "What did Thomas West say about aid?"
+    """
+    question = " ".join(question.split())
     for match in _PRONOUN.finditer(question):
         word = match.group()
         following = _WORD_TOKEN.findall(question[match.end() :])[:1]
@@ -207,6 +169,17 @@ def _substitute(question: str, name: str) -> str:
     return question
 
 
-def _content_words(text: str) -> str:
-    words = re.findall(r"[\w’'\-]+", text)
-    return " ".join(w for w in words if terms(w) and w.lower() not in _NOT_NAMES)
+def in_context(question: str, previous_question: str) -> str:
+    """The question followed by the one it follows, as a person would read it:
+    "Who announced it? (What did Kazakhstan decide at the end of last year?)"."""
+    return f"{' '.join(question.split())} ({' '.join(previous_question.split())})"
+
+
+def _refers_back(tokens: Sequence[str], i: int) -> bool:
+    word = tokens[i].lower()
+    if word in PERSONAL | POSSESSIVE | OTHER:
+        return True
+    if word in DEMONSTRATIVE:
+        following = tokens[i + 1].lower() if i + 1 < len(tokens) else "?"
+        return not following[0].isalnum() or following in _DEMONSTRATIVE_BEFORE
+    return False

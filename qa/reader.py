@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
 MODEL_DIR = Path(__file__).resolve().parent.parent / "models" / "reader"
 WEIGHTS = "model.safetensors"
+MAX_PARTS = 4  # overlapping parts read of one window too long for the input
 READER_CONFIG = "reader.json"  # max_length, max_answer_tokens, thresholds chosen on dev articles
 
 
@@ -115,36 +116,64 @@ class Reader:
         ids = self.tokenizer(list(texts), add_special_tokens=False)["input_ids"]
         return [len(i) for i in ids]
 
+    def clip_question(self, question: str) -> str:
+        """The question's first `max_length // 2` tokens: the rest of the input is the window."""
+        limit = self.max_length // 2
+        offsets = self.tokenizer(question, add_special_tokens=False, return_offsets_mapping=True)[
+            "offset_mapping"
+        ]
+        return question if len(offsets) <= limit else question[: offsets[limit - 1][1]]
+
     def read(self, question: str, windows: Sequence[str]) -> list[ReadSpan]:
         """The best span in each window (same order), or [] when there are no windows."""
         if not windows:
             return []
         import torch
 
+        question = self.clip_question(question)
+        # A window longer than the input (one very long sentence) is read in overlapping
+        # parts, at most MAX_PARTS of them, and its best part speaks for it.
         encoded = self.tokenizer(
             [question] * len(windows),
             list(windows),
             truncation="only_second",
             max_length=self.max_length,
+            stride=self.max_length // 4,
+            return_overflowing_tokens=True,
             padding=True,
             return_offsets_mapping=True,
             return_tensors="pt",
         )
+        owners = encoded.pop("overflow_to_sample_mapping").tolist()
+        parts = [n for n, owner in enumerate(owners) if owners[: n + 1].count(owner) <= MAX_PARTS]
         offsets = encoded.pop("offset_mapping").tolist()
-        sequence_ids = [encoded.sequence_ids(i) for i in range(len(windows))]
+        sequence_ids = [encoded.sequence_ids(n) for n in range(len(owners))]
+        inputs = {key: value[parts] for key, value in encoded.items()}
         with (
             self._lock,
             torch.inference_mode(),
             torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bf16),
         ):
-            start, end, answerable = self.model(**encoded)
+            start, end, answerable = self.model(**inputs)
         start, end, answerable = start.float(), end.float(), answerable.float()
-        return [
-            self._best_span(
-                i, windows[i], start[i], end[i], float(answerable[i]), offsets[i], sequence_ids[i]
+        best: dict[int, ReadSpan] = {}
+        for row, n in enumerate(parts):
+            i = owners[n]
+            span = self._best_span(
+                i,
+                windows[i],
+                start[row],
+                end[row],
+                float(answerable[row]),
+                offsets[n],
+                sequence_ids[n],
             )
-            for i in range(len(windows))
-        ]
+            if i not in best or (span.answerable, span.span_score) > (
+                best[i].answerable,
+                best[i].span_score,
+            ):
+                best[i] = span
+        return [best[i] for i in range(len(windows))]
 
     def _best_span(
         self,

@@ -114,7 +114,9 @@ def build_windows(
 ) -> list[Window]:
     """Up to `count` windows, each grown around one of the best sentences not yet covered,
     as large as the reader's input allows (question and window together)."""
-    budget = reader.max_length - reader.count_tokens([question])[0] - 3
+    # The reader reads at most half its input of the question (Reader.clip_question).
+    asked = min(reader.count_tokens([question])[0], reader.max_length // 2)
+    budget = reader.max_length - asked - 3
     windows: list[Window] = []
     covered: set[int] = set()
     lengths: dict[int, int] = {}
@@ -172,7 +174,9 @@ def text_windows(text: str, reader: SpanReader, budget: int) -> list[tuple[int, 
 
 def read_closed(reader: SpanReader, question: str, paragraph: str) -> str:
     """The reader's short answer with only `paragraph` to read (the closed setting)."""
-    budget = reader.max_length - reader.count_tokens([question])[0] - 3
+    # The reader reads at most half its input of the question (Reader.clip_question).
+    asked = min(reader.count_tokens([question])[0], reader.max_length // 2)
+    budget = reader.max_length - asked - 3
     windows = [paragraph[a:b] for a, b in text_windows(paragraph, reader, budget)]
     spans = reader.read(question, windows)
     return max(spans, key=lambda s: s.span_score).text if spans else ""
@@ -202,14 +206,21 @@ def _window_text(snapshot: Snapshot, window: Window) -> str:
     return entry.document.text[window.start : window.end]
 
 
+_PAIRS = {"(": ")", "[": "]", "“": "”", "‘": "’", '"': '"'}
+
+
 def _trimmed(text: str, start: int, end: int) -> tuple[int, int]:
     while start < end and text[start] in _TRIM:
+        # Keep an opening bracket or quote whose closing one ends the answer: “yes”, (big).
+        closing = _PAIRS.get(text[start])
+        if closing and closing in text[start + 1 : end]:
+            break
         start += 1
     while end > start and text[end - 1] in _TRIM:
         # Keep a closing bracket or quote whose opening one is inside the answer, and the
         # last full stop of an abbreviation ("U.S.").
         closing = text[end - 1]
-        opening = {")": "(", "]": "[", "”": "“", "’": "‘", '"': '"'}.get(closing)
+        opening = {v: k for k, v in _PAIRS.items()}.get(closing)
         if opening and opening in text[start : end - 1]:
             break
         if closing == "." and end - 3 >= start and text[end - 3] == ".":

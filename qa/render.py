@@ -24,14 +24,11 @@ def escape(text: str) -> str:
     return html.escape(" ".join(text.split()), quote=True).replace("$", "&#36;")
 
 
-def render_reply(
-    answer: Answer, *, anchor: str, words: int | None = None, asked: str | None = None
-) -> str:
+def render_reply(answer: Answer, *, anchor: str, words: int | None = None) -> str:
     """The chat reply: the answer with linked [n] markers, then its sources (once complete).
 
     `words` shows only the answer's first words, for streaming; `anchor` makes the links of
-    this reply unique on the page; `asked` (the question as typed) shows what was searched
-    when a follow-up was rewritten.
+    this reply unique on the page. A follow-up searched as another question says so.
     """
     tokens = answer.text.split()
     complete = words is None or words >= len(tokens)
@@ -41,11 +38,12 @@ def render_reply(
     kind = "qa-answer" if answer.answered else "qa-answer qa-refusal"
     parts = ['<div class="qa-reply">']
     if answer.short:  # the reader's short answer leads; the quotes below back it up
-        parts.append(f'<div class="qa-short"><strong>{escape(answer.short)}</strong></div>')
+        short = f'<strong class="qa-short-answer">{escape(answer.short)}</strong>'
+        parts.append(f'<div class="qa-short">{short}</div>')
     parts.append(f'<div class="{kind}">{text}</div>')
     if complete:
-        if asked is not None and " ".join(asked.split()) != answer.question:
-            parts.append(f'<div class="qa-note">Searched for: “{escape(answer.question)}”</div>')
+        if answer.searched is not None and answer.searched != answer.question:
+            parts.append(f'<div class="qa-note">Searched for: “{escape(answer.searched)}”</div>')
         if answer.mode == "generate" and answer.generation and not answer.generation.fell_back:
             parts.append(
                 f'<div class="qa-note">Written by {escape(answer.generation.model)}; every '
@@ -105,9 +103,8 @@ def highlighted(citation: Citation, passages: Sequence[Passage]) -> str:
         # The short answer, in bold inside the highlighted sentence.
         a, b = citation.short_start - citation.start, citation.short_end - citation.start
         q = citation.quote
-        quote = (
-            f"{_escape_inline(q[:a])}<strong>{escape(q[a:b])}</strong>{_escape_inline(q[b:])}"
-        ).strip()
+        short = f'<strong class="qa-short-answer">{escape(q[a:b])}</strong>'
+        quote = f"{_escape_inline(q[:a])}{short}{_escape_inline(q[b:])}".strip()
     return f"{escape(before)} <mark>{quote}</mark> {escape(after)}".strip()
 
 
@@ -159,10 +156,10 @@ def stream_steps(answer: Answer, *, steps: int = 20) -> list[int]:
     return [*range(size, total, size), total]
 
 
-def stream_reply(answer: Answer, *, anchor: str, asked: str | None = None) -> Iterator[str]:
+def stream_reply(answer: Answer, *, anchor: str) -> Iterator[str]:
     """The reply growing word by word, markers intact, ending with the complete one."""
     for words in stream_steps(answer):
-        yield render_reply(answer, anchor=anchor, words=words, asked=asked)
+        yield render_reply(answer, anchor=anchor, words=words)
 
 
 def render_writing(text: str) -> str:
@@ -191,11 +188,12 @@ def render_notice(message: str, *, error: bool = False) -> str:
 # --- JSON for the API ---------------------------------------------------------------------
 
 
-def answer_json(answer: Answer, *, asked: str | None = None) -> dict[str, Any]:
-    """The answer as JSON for API clients: text, citations (with quotes) and passages."""
+def answer_json(answer: Answer) -> dict[str, Any]:
+    """The answer as JSON for API clients: text, citations (with quotes) and passages;
+    "searched" is the standalone question a follow-up was searched as (else the question)."""
     return {
-        "question": asked if asked is not None else answer.question,
-        "searched": answer.question,
+        "question": answer.question,
+        "searched": answer.searched if answer.searched is not None else answer.question,
         "short": answer.short,
         "confidence": answer.confidence,
         "text": answer.text,

@@ -122,6 +122,9 @@ class Answer:
     generation: GenerationReport | None = None
     short: str = ""  # the reader's short answer ("August 2021"); "" when refused
     confidence: float | None = None  # the reader's probability that the documents answer it
+    # In a conversation, the standalone question that was searched for this one (which may
+    # be a follow-up such as "Who announced it?"); None when the question was asked alone.
+    searched: str | None = None
 
     def to_dict(self) -> dict[str, object]:
         """A JSON-ready view of the answer."""

@@ -79,3 +79,25 @@ def small_index(tmp_path, write, fake_embedder):
     """An index (in tmp_path/idx, fake embedder) of one short document, docs/doha.txt."""
     write("docs/doha.txt", DOHA)
     return build_index([tmp_path / "docs"], path=tmp_path / "idx", embedder=fake_embedder)
+
+
+# Two documents for conversations: who announced Kazakhstan's decision is the sentence after
+# it, and another document also has someone announce something.
+DECISION = (
+    "Kazakhstan decided to exclude the movement from the list of banned groups. "
+    "Aibek Smadiyarov, a ministry spokesman, announced it in December. "
+    "The audit follows the practice of the United Nations."
+)
+HARBOUR = (
+    "The harbour of Ulmbridge opens at six in the morning. "
+    "Marta Lind runs the harbour office and sells the ferry tickets. "
+    "The harbour master announced a new timetable."
+)
+
+
+@pytest.fixture
+def conversation_index(tmp_path, write, fake_embedder):
+    """An index (fake embedder) of decision.txt and harbour.txt, for follow-up questions."""
+    write("docs/decision.txt", DECISION)
+    write("docs/harbour.txt", HARBOUR)
+    return build_index([tmp_path / "docs"], path=tmp_path / "idx", embedder=fake_embedder)

@@ -47,7 +47,7 @@ def test_unrelated_question_is_refused_but_passages_are_still_returned(index):
 
 
 def test_more_sentences_are_cited_in_order_when_they_score_alike(fake_embedder, write):
-    settings = AnswerSettings(margin=1.0, min_support=0.0, max_sentences=2)
+    settings = AnswerSettings(margin=1.0, min_support=0.0, max_sentences=2, reader=False)
     index = Index(embedder=fake_embedder, answering=settings)
     index.add([write("article.txt", TEXT)])
     answer = index.ask("Taliban envoy embassy?")

@@ -75,6 +75,22 @@ def test_a_follow_up_through_the_api_is_searched_with_the_history(client):
     assert "humanitarian supporter" in data["citations"][0]["quote"]
 
 
+def test_a_follow_up_answered_by_the_next_sentence_through_the_api(client):
+    first = client.predict(
+        "What did Kazakhstan decide at the end of last year?", 5, api_name="/ask"
+    )
+    history = [
+        {"role": "user", "content": "What did Kazakhstan decide at the end of last year?"},
+        {"role": "assistant", "content": first["text"]},
+    ]
+    data = client.predict("Who announced it?", 5, "extractive", history, api_name="/ask")
+    assert data["answered"] is True and data["question"] == "Who announced it?"
+    assert data["searched"] != "Who announced it?"
+    assert any("Aibek Smadiyarov" in c["quote"] for c in data["citations"])
+    for c in data["citations"]:
+        assert ARTICLE[c["start"] : c["end"]] == c["quote"]
+
+
 def test_a_malformed_history_is_a_clear_error(client):
     from gradio_client.exceptions import AppError
 

@@ -300,8 +300,8 @@ def _assert_short_message(html: str, doing: str, caplog) -> None:
 
 def test_an_unexpected_error_while_answering_is_a_short_message(app, caplog):
     history = [{"role": "user", "content": "Who is Thomas West?"}]
-    *_, last = app.respond(history, 5, "idx", "extractive")
-    assert last[:-1] == history and last[-1]["role"] == "assistant"
+    *_, (last, turns) = app.respond(history, [], 5, "idx", "extractive")
+    assert last[:-1] == history and turns == [] and last[-1]["role"] == "assistant"
     _assert_short_message(last[-1]["content"], "answering", caplog)
 
 
@@ -316,7 +316,7 @@ def test_an_unexpected_error_midway_through_a_streamed_answer_replaces_it(
 
     monkeypatch.setattr(app.render, "stream_reply", broken_stream)
     history = [{"role": "user", "content": "Where is the embassy?"}]
-    replies = [r[-1]["content"] for r in app.respond(history, 5, "idx", "extractive")]
+    replies = [r[-1]["content"] for r, _ in app.respond(history, [], 5, "idx", "extractive")]
     assert replies[0] == "<div>Half an answer"
     _assert_short_message(replies[-1], "answering", caplog)
 
@@ -554,32 +554,36 @@ def test_the_page_cannot_be_pointed_at_another_index_or_probe_folders(
     _, notice, _, _ = page_on.upload([str(planted)], str(other.path))
     assert "This page may open only" in notice and not (other.path / "uploads").exists()
     history = [{"role": "user", "content": "What is the vault combination?"}]
-    *_, last = page_on.respond(history, 5, str(other.path), "extractive")
+    *_, (last, _) = page_on.respond(history, [], 5, str(other.path), "extractive")
     assert "7734" not in last[-1]["content"] and "This page may open only" in last[-1]["content"]
 
 
 def test_a_huge_chat_history_is_cut_to_the_last_messages(page_on, monkeypatch):
-    read: list[str] = []
-    real = page_on.followups.contextualize
+    from qa import Conversation
 
-    def counting(question, turns):
-        read.append(question)
-        return real(question, turns)
+    asked: list[str] = []
+    real = Conversation.ask
 
-    monkeypatch.setattr(page_on.followups, "contextualize", counting)
+    def counting(self, question, **kwargs):
+        asked.append(question)
+        return real(self, question, **kwargs)
+
+    monkeypatch.setattr(Conversation, "ask", counting)
     history = []
     for n in range(10_000):
         history.append({"role": "user", "content": f"Question {n} about Doha?"})
         history.append({"role": "assistant", "content": "x" * 1000})
     history.append({"role": "user", "content": "Where has the embassy been operating from?"})
-    *_, last = page_on.respond(history, 5, "", "extractive")
+    # The page keeps its turns in its own state; the chat's 20,000 messages are not re-read.
+    *_, (last, _) = page_on.respond(history, [], 5, "", "extractive")
     assert "Doha" in last[-1]["content"]
-    assert len(read) <= 21  # 20 turns of the last 40 messages, and the question: not 10,000
-    read.clear()
+    assert asked == ["Where has the embassy been operating from?"]
+    asked.clear()
     data = page_on.ask_api(
         "Where has the embassy been operating from?", 5, "extractive", history[:-1]
     )
-    assert data["answered"] and len(read) <= 21
+    # Only the last questions are asked again (for their citations): not 10,000.
+    assert data["answered"] and len(asked) <= 3 and asked[-1].startswith("Where has")
 
 
 @pytest.mark.parametrize(
@@ -635,11 +639,11 @@ def test_each_session_has_at_most_its_share_of_questions_in_flight(page_on, monk
     with page_on.SLOTS.hold("visitor"), page_on.SLOTS.hold("visitor"):
         history = [{"role": "user", "content": "Where is the embassy?"}]
         request = type("Request", (), {"session_hash": "visitor"})()
-        *_, last = page_on.respond(history, 5, "", "extractive", request)
+        *_, (last, _) = page_on.respond(history, [], 5, "", "extractive", request)
         assert "2 of your questions are already being answered" in last[-1]["content"]
-        *_, other = page_on.respond(history, 5, "", "extractive")  # another session
+        *_, (other, _) = page_on.respond(history, [], 5, "", "extractive")  # another session
         assert "Doha" in other[-1]["content"]
-    *_, last = page_on.respond(history, 5, "", "extractive", request)
+    *_, (last, _) = page_on.respond(history, [], 5, "", "extractive", request)
     assert "Doha" in last[-1]["content"]
 
 

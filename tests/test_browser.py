@@ -260,8 +260,8 @@ HOSTILE = {
 }
 # Anything that could run, load or restyle, inside what the app shows.
 LIVE = (
-    "script, img, svg, iframe, object, embed, style, details, math, .katex, strong, code, "
-    "a[href^='javascript:'], a:not(.qa-marker)"
+    "script, img, svg, iframe, object, embed, style, details, math, .katex, code, "
+    "strong:not(.qa-short-answer), a[href^='javascript:'], a:not(.qa-marker)"
 )
 HANDLERS = """(selector) => [...document.querySelectorAll(selector)].flatMap(
   (root) => [root, ...root.querySelectorAll('*')]).filter(

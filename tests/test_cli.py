@@ -60,7 +60,9 @@ def test_index_ask_docs_remove_round_trip(tmp_path, write, capsys, real_embedder
 
     assert main(["ask", "Where is the embassy operating from?", "--index", idx]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("The embassy has been operating from Doha since 2021. [1]\n")
+    assert out.startswith(
+        "Answer: Doha\n\nThe embassy has been operating from Doha since 2021. [1]\n"
+    )
     assert "[1] docs/doha.txt, characters 0–52" in out
 
     assert main(["ask", "Who won the 2022 FIFA World Cup?", "--index", idx, "--json"]) == 0

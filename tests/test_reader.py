@@ -39,6 +39,20 @@ def test_the_reader_finds_the_answer_in_the_window_that_holds_it():
     assert windows[1][spans[1].start : spans[1].end] == spans[1].text
 
 
+def test_a_sentence_longer_than_the_reader_input_is_read_to_its_end():
+    # Markup or lists can make one sentence longer than the 128 tokens the reader takes in;
+    # the answer at its end used to be cut off, and the question refused.
+    reader = load_reader()
+    filler = " ".join(f"<span id=x{n}>" for n in range(30))
+    window = f"The Qorvath lighthouse {filler} flashes violet light every nine seconds."
+    assert reader.count_tokens([window])[0] > 1.5 * reader.max_length
+    [span] = reader.read("How often does the Qorvath lighthouse flash?", [window])
+    assert span.text == "nine seconds" and window[span.start : span.end] == span.text
+    long_question = "How often does the Qorvath lighthouse flash? " + "tell me " * 500
+    [span] = reader.read(long_question, ["It flashes every nine seconds."])
+    assert "nine seconds" in span.text  # a long question is clipped, not an error
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize(("question", "expected"), ARTICLE_QUESTIONS)
 def test_short_answers_are_exact_spans_held_by_the_first_citation(

@@ -1,12 +1,13 @@
 """What the page shows: escaped HTML with linked markers and highlighted quotes, and JSON."""
 
+import dataclasses
+import html
 import json
 import re
 
 from tests_support import EVIL, answer_citing
 
 from qa import Answer, Passage
-from qa.followups import answer_from_reply
 from qa.render import answer_json, render_reply, stream_reply, stream_steps
 
 
@@ -47,11 +48,12 @@ def test_a_refusal_shows_the_closest_passages_without_marks():
 
 def test_a_rewritten_follow_up_says_what_was_searched():
     answer = answer_citing("Green.", quote="Green")
-    answer = Answer("What did Thomas West say?", answer.text, True, answer.citations)
-    assert "Searched for: “What did Thomas West say?”" in render_reply(
-        answer, anchor="r", asked="What did he say?"
-    )
-    assert "Searched for" not in render_reply(answer, anchor="r", asked=answer.question)
+    answer = Answer("What did he say?", answer.text, True, answer.citations)
+    searched = dataclasses.replace(answer, searched="What did Thomas West say?")
+    assert "Searched for: “What did Thomas West say?”" in render_reply(searched, anchor="r")
+    unchanged = dataclasses.replace(answer, searched=answer.question)
+    assert "Searched for" not in render_reply(unchanged, anchor="r")
+    assert "Searched for" not in render_reply(answer, anchor="r")  # asked alone
 
 
 def test_streaming_grows_by_whole_words_and_ends_with_the_sources():
@@ -59,7 +61,7 @@ def test_streaming_grows_by_whole_words_and_ends_with_the_sources():
     steps = stream_steps(answer)
     assert steps == sorted(steps) and steps[-1] == 51 and len(steps) <= 20
     replies = list(stream_reply(answer, anchor="r"))
-    texts = [answer_from_reply(r) for r in replies]
+    texts = [_answer_text(r) for r in replies]
     assert all(answer.text.startswith(t) for t in texts)
     assert "qa-sources" not in replies[0] and replies[-1] == render_reply(answer, anchor="r")
     assert texts[-1].endswith("[1]")  # markers are never cut in half
@@ -67,8 +69,8 @@ def test_streaming_grows_by_whole_words_and_ends_with_the_sources():
 
 def test_answer_json_has_the_text_and_exact_citations():
     answer = answer_citing("The sky is green.", quote="sky is green", page=2)
-    data = json.loads(json.dumps(answer_json(answer, asked="sky?")))
-    assert data["question"] == "sky?" and data["searched"] == "q"
+    data = json.loads(json.dumps(answer_json(dataclasses.replace(answer, searched="sky?"))))
+    assert data["question"] == "q" and data["searched"] == "sky?"
     assert data["text"] == "The sky is green. [1]" and data["answered"] is True
     [citation] = data["citations"]
     assert citation["quote"] == "sky is green" and citation["page"] == 2
@@ -90,10 +92,9 @@ def _with_short(short: str, sentence: str) -> Answer:
 def test_the_short_answer_leads_the_reply_and_is_bold_inside_its_quote():
     answer = _with_short("August 2021", "The embassy closed in August 2021, abruptly.")
     html = render_reply(answer, anchor="r1")
-    assert html.index('<div class="qa-short"><strong>August 2021</strong></div>') < html.index(
-        'class="qa-answer"'
-    )
-    assert "<mark>The embassy closed in <strong>August 2021</strong>, abruptly.</mark>" in html
+    bold = '<strong class="qa-short-answer">August 2021</strong>'
+    assert html.index(f'<div class="qa-short">{bold}</div>') < html.index('class="qa-answer"')
+    assert f"<mark>The embassy closed in {bold}, abruptly.</mark>" in html
 
 
 def test_a_short_answer_with_markup_is_escaped():
@@ -110,3 +111,10 @@ def test_answer_json_has_the_short_answer_and_its_offsets():
     assert data["short"] == "Doha" and data["confidence"] == 0.93
     c = data["citations"][0]
     assert c["quote"][c["short_start"] - c["start"] : c["short_end"] - c["start"]] == "Doha"
+
+
+def _answer_text(reply: str) -> str:
+    """The plain text of a reply's answer part, as a reader sees it."""
+    match = re.search(r'<div class="qa-answer[^"]*">(.*?)</div>', reply, re.DOTALL)
+    assert match is not None
+    return html.unescape(re.sub(r"<[^>]+>", "", match.group(1))).strip()
