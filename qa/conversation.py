@@ -153,6 +153,8 @@ class Conversation:
         bonus = _bonus(snapshot, cited, self.settings)
         best: Answer | None = None
         for (text, notes), vector in zip(fitted, vectors, strict=True):
+            if best is not None and _unbeatable(best, self.settings):
+                break  # no later reading could replace it: skip the work
             ranking = retrieve(
                 snapshot,
                 vector,
@@ -244,6 +246,16 @@ def support(answer: Answer) -> float:
     if answer.confidence is not None:
         return answer.confidence
     return max(c.score for c in answer.citations)
+
+
+def _unbeatable(best: Answer, settings: ConversationSettings) -> bool:
+    """Whether no other candidate could replace `best`: a reader's confidence is at most 1, so
+    one within `confidence_margin` of 1 cannot be beaten by that margin."""
+    return (
+        best.answered
+        and best.confidence is not None
+        and best.confidence + settings.confidence_margin >= 1.0
+    )
 
 
 def _cited_rows(snapshot: Snapshot, answer: Answer) -> list[int]:
