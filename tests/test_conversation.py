@@ -109,10 +109,13 @@ def test_readings_of_a_follow_up_put_names_first_then_the_question_in_context():
     ]
 
 
-def test_support_is_the_best_citation_score_and_nothing_for_a_refusal():
+def test_support_is_the_readers_confidence_else_the_best_citation_score_and_0_if_refused():
     cited = [Citation(1, "a", 0, 1, "a", 0.5), Citation(2, "a", 1, 2, "b", 0.7)]
     assert support(Answer("q", "a [1] b [2]", True, cited)) == 0.7
     assert support(Answer("q", "Not found.", False)) == 0.0
+    # Where the reader read it, its confidence compares the candidates.
+    assert support(Answer("q", "a [1] b [2]", True, cited, confidence=0.9)) == 0.9
+    assert support(Answer("q", "Not found.", False, confidence=0.2)) == 0.0
 
 
 # --- the shipped article, with the real model ----------------------------------------------
