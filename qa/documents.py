@@ -14,6 +14,7 @@ from typing import Any, NamedTuple
 
 from qa import limits
 from qa.errors import DocumentError, InputError, NoDocumentsError
+from qa.text import byte_size
 from qa.types import Document, Page
 
 TEXT_SUFFIXES = {".txt", ".text", ".md", ".markdown", ".rst"}
@@ -170,7 +171,7 @@ def load_file(
         size = file.stat().st_size
         if size > max_file_bytes:
             raise DocumentError(
-                name, f"file is {_size(size)}, over the {_size(max_file_bytes)} limit"
+                name, f"file is {byte_size(size)}, over the {byte_size(max_file_bytes)} limit"
             )
         data = file.read_bytes()
     except OSError as error:
@@ -211,13 +212,6 @@ def too_long(name: str, chars: int | None, max_chars: int) -> DocumentError:
         f"its text is {size}, over the limit of {max_chars:,} for one document "
         "(QA_MAX_DOCUMENT_CHARS); split it into smaller files",
     )
-
-
-def _size(n: int) -> str:
-    """Bytes as a person reads them: 999 bytes, 2.0 kB, 1.5 MB."""
-    if n < 1000:
-        return f"{n} bytes"
-    return f"{n / 1e3:.1f} kB" if n < 1_000_000 else f"{n / 1e6:.1f} MB"
 
 
 def _walk(roots: Iterable[Path]) -> Iterable[tuple[Path, Path]]:
@@ -396,7 +390,7 @@ def _check_unpacked_size(name: str, data: bytes, max_unpacked: int) -> None:
     if unpacked > max_unpacked:
         raise DocumentError(
             name,
-            f"it would unpack to {_size(unpacked)}, over the {_size(max_unpacked)} limit "
+            f"it would unpack to {byte_size(unpacked)}, over the {byte_size(max_unpacked)} limit "
             "(QA_MAX_UNPACKED_MB); a real Word file this size is rare: save it again or split it",
         )
 

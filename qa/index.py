@@ -43,6 +43,7 @@ from qa.storage import (
 )
 from qa.storage import save_snapshot as _save_snapshot
 from qa.stores import VectorStore, chunk_key, open_store, same_store, store_spec
+from qa.text import unique_name
 from qa.types import Answer, Document, Passage
 
 if TYPE_CHECKING:
@@ -587,11 +588,7 @@ def load_index(path: PathLike = "index", *, embedder: Embedder | None = None) ->
 
 def _with_unique_source(document: Document, taken: dict[str, str]) -> Document:
     # Two different files may share a name ("a/notes.md", "b/notes.md" added separately).
-    source, n = document.source, 2
-    while taken.get(source, document.path) != document.path:
-        stem, dot, suffix = document.source.rpartition(".")
-        source = f"{stem} ({n}).{suffix}" if dot else f"{document.source} ({n})"
-        n += 1
+    source = unique_name(document.source, lambda s: taken.get(s, document.path) != document.path)
     return document if source == document.source else dataclasses.replace(document, source=source)
 
 

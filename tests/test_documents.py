@@ -285,7 +285,7 @@ def test_small_limits_are_named_in_bytes_or_kilobytes(write):
     write("docs/a.txt", "a" * 2_000)
     write("docs/b.txt", "ok")
     result = load_documents([write("docs/c.txt", "c" * 900).parent], max_file_bytes=1_000)
-    assert skipped(result) == {"docs/a.txt": "file is 2.0 kB, over the 1.0 kB limit"}
+    assert skipped(result) == {"docs/a.txt": "file is 2 kB, over the 1 kB limit"}
 
 
 def test_a_link_and_its_target_are_one_document(write):
@@ -300,7 +300,7 @@ def test_big_file_is_skipped_with_the_limit_named(write):
     write("docs/big.txt", "b" * 1_500_000)
     result = load_documents([write("docs/small.txt", "c").parent], max_file_bytes=1_000_000)
     assert names(result) == ["docs/at-limit.txt", "docs/small.txt"]
-    assert skipped(result) == {"docs/big.txt": "file is 1.5 MB, over the 1.0 MB limit"}
+    assert skipped(result) == {"docs/big.txt": "file is 1.5 MB, over the 1 MB limit"}
 
 
 def test_folder_with_nothing_usable_raises_naming_the_folder(write, tmp_path):
@@ -447,7 +447,7 @@ def test_a_zip_bomb_docx_is_refused_before_it_is_unpacked(tmp_path):
     )
     reason, peak_mb = done.stdout.strip().splitlines()
     assert reason == (
-        "it would unpack to 433.9 MB, over the 100.0 MB limit (QA_MAX_UNPACKED_MB); a real Word "
+        "it would unpack to 433.9 MB, over the 100 MB limit (QA_MAX_UNPACKED_MB); a real Word "
         "file this size is rare: save it again or split it"
     )
     assert int(peak_mb) < 400  # it used to take 1.5 GB, and the page 6.6 GB and growing
@@ -459,7 +459,7 @@ def test_the_unpacked_limit_of_a_docx_is_set_by_qa_max_unpacked_mb(tmp_path, mon
     monkeypatch.setenv("QA_MAX_DOCUMENT_CHARS", "4000000")
     assert len(only_document(bomb).text) == 3 * 1_048_576
     monkeypatch.setenv("QA_MAX_UNPACKED_MB", "2")
-    assert skip_reason(bomb).startswith("it would unpack to 4.0 MB, over the 2.0 MB limit")
+    assert skip_reason(bomb).startswith("it would unpack to 4 MB, over the 2 MB limit")
 
 
 @pytest.mark.parametrize("suffix", [".txt", ".md", ".html"])
