@@ -13,9 +13,10 @@ import numpy as np
 from qa.errors import InputError
 from qa.lexical import terms
 from qa.reading import Reading, SpanReader, read_evidence
+from qa.retrieval import passage
 from qa.snapshot import Snapshot
 from qa.text import is_name, is_number, lower_words, words
-from qa.types import Answer, Citation, Passage
+from qa.types import Answer, Citation
 
 NOT_FOUND = "The documents do not contain an answer to this question."
 
@@ -220,7 +221,7 @@ def compose_answer(
     read = list(hits[: settings.evidence_passages])
     read += [hit for hit in context if hit[0] not in {row for row, _ in read}]
     shown = list(hits) + [hit for hit in context if hit[0] not in {row for row, _ in hits}]
-    passages = [_passage(snapshot, row, score) for row, score in shown]
+    passages = [passage(snapshot, row, score) for row, score in shown]
     refusal = Answer(question=question, text=NOT_FOUND, answered=False, passages=passages)
     evidence = score_sentences(snapshot, read, question, query_vector, settings, bonus)
     reading: Reading | None = None
@@ -310,16 +311,3 @@ def _quote_key(snapshot: Snapshot, first: int, last: int) -> str:
     entry, first_span = snapshot.sentence_span(first)
     _, last_span = snapshot.sentence_span(last)
     return " ".join(entry.document.text[first_span.start : last_span.end].split()).lower()
-
-
-def _passage(snapshot: Snapshot, row: int, score: float) -> Passage:
-    chunk = snapshot.chunks[row]
-    return Passage(
-        source=chunk.source,
-        start=chunk.start,
-        end=chunk.end,
-        text=chunk.text,
-        score=round(score, 6),
-        chunk_id=chunk.id,
-        page=chunk.page,
-    )

@@ -210,7 +210,7 @@ def _index_path(args: argparse.Namespace) -> str:
 
 
 def _index(args: argparse.Namespace) -> int:
-    from qa.index import Index, build_index
+    from qa.index import Index, build
 
     path = _index_path(args)
     with warnings.catch_warnings():
@@ -219,7 +219,7 @@ def _index(args: argparse.Namespace) -> int:
             index = Index.load(path)
             report = index.add(args.paths, progress=False if args.quiet else None)
         else:
-            index = build_index(
+            index, report = build(
                 args.paths,
                 path=path,
                 chunk_size=args.chunk_size,
@@ -227,8 +227,6 @@ def _index(args: argparse.Namespace) -> int:
                 store=args.store,
                 progress=False if args.quiet else None,
             )
-            assert index.report is not None
-            report = index.report
     for notice in report.skipped:
         print(f"skipped {notice}", file=sys.stderr)
     for notice in report.repaired:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from qa import followups
+from qa import asking, followups
 from qa.answer import compose_answer
 from qa.errors import InputError
 from qa.generate import AnswerStream
@@ -117,17 +117,9 @@ class Conversation:
         if mode == "extractive":
             self._turns.append(Turn(asked, answer))
             return AnswerStream(iter([answer.text]), lambda: answer)
-        from qa.generate import write_answer
-        from qa.llm import default_model
-
         searched = answer.searched or asked
-        written = write_answer(
-            searched,
-            dataclasses.replace(answer, question=searched),
-            snapshot,
-            index.model or default_model(),
-            index.embedder,
-            index.writing,
+        written = asking.write(
+            index, searched, dataclasses.replace(answer, question=searched), snapshot
         )
 
         def finish() -> Answer:
@@ -169,7 +161,7 @@ class Conversation:
                 ranking[:k],
                 vector,
                 self.index.answering,
-                self.index.reader if self.index.answering.reader else None,
+                asking.reader_of(self.index),
                 context=context,
                 bonus=bonus,
             )
