@@ -17,19 +17,17 @@ from typing import TYPE_CHECKING, Protocol
 
 from qa.answer import AnswerSettings, compose_answer
 from qa.embeddings import Embedder
-from qa.errors import InputError
 from qa.generate import AnswerStream, WritingSettings
 from qa.lexical import terms
 from qa.questions import check_k, clean_question, fit_question
 from qa.reading import SpanReader
 from qa.retrieval import RetrievalSettings, passage, retrieve
+from qa.settings import Mode
 from qa.snapshot import Snapshot
 from qa.types import Answer, Passage
 
 if TYPE_CHECKING:
     from qa.llm import LanguageModel
-
-MODES = ("extractive", "generate")
 
 
 class Source(Protocol):
@@ -58,14 +56,15 @@ def search(source: Source, question: str, *, k: int = 5) -> list[Passage]:
     return [passage(snapshot, row, score) for row, score in hits]
 
 
-def ask(source: Source, question: str, *, k: int = 5, mode: str = "extractive") -> AnswerStream:
+def ask(
+    source: Source, question: str, *, k: int = 5, mode: Mode | str = Mode.EXTRACTIVE
+) -> AnswerStream:
     """Answer `question` from `source`, citing exact spans, or refuse; as a stream.
 
     mode "extractive" quotes the documents; "generate" has the language model write the
     answer, then keeps only the sentences a passage supports.
     """
-    if mode not in MODES:
-        raise InputError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
+    mode = Mode.of(mode)
     question, notes = fit_question(clean_question(question))
     check_k(k)
     snapshot = source.snapshot  # one consistent view, whatever other threads change
@@ -76,7 +75,7 @@ def ask(source: Source, question: str, *, k: int = 5, mode: str = "extractive") 
     )
     if notes:
         answer = dataclasses.replace(answer, notes=notes + answer.notes)
-    if mode == "extractive":
+    if mode is Mode.EXTRACTIVE:
         return AnswerStream(iter([answer.text]), lambda: answer, short=answer.short)
     return write(source, question, answer, snapshot)
 

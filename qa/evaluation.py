@@ -25,6 +25,7 @@ from qa.errors import InputError
 from qa.index import Index, build
 from qa.reading import SpanReader, read_closed
 from qa.retrieval import RetrievalSettings
+from qa.settings import Mode
 from qa.squad import Paragraph, Question, contains_answer, exact_match, f1_score, load_squad
 
 RECALL_KS = (1, 5, 10)
@@ -54,8 +55,7 @@ class EvalConfig:
             raise InputError(f"holdout must be between 0 and 1, got {self.holdout}")
         if self.articles is not None and self.articles < 1:
             raise InputError(f"articles must be at least 1, got {self.articles}")
-        if self.mode not in ("extractive", "generate"):
-            raise InputError(f"mode must be extractive or generate, got {self.mode!r}")
+        Mode.of(self.mode)
         if self.k < max(RECALL_KS):
             raise InputError(f"k must be at least {max(RECALL_KS)} to measure recall@10")
 

@@ -22,6 +22,7 @@ from qa.generate import AnswerStream, WritingSettings
 from qa.indexing import Indexer, IndexReport, PathLike, Vectors, prune
 from qa.reading import SpanReader
 from qa.retrieval import RetrievalSettings
+from qa.settings import Mode
 from qa.snapshot import Snapshot
 from qa.storage import (
     claim_folder,
@@ -157,7 +158,7 @@ class Index:
         """The `k` passages that best match `question`, best first (no answer is composed)."""
         return asking.search(self, question, k=k)
 
-    def ask(self, question: str, *, k: int = 5, mode: str = "extractive") -> Answer:
+    def ask(self, question: str, *, k: int = 5, mode: Mode | str = Mode.EXTRACTIVE) -> Answer:
         """Answer `question` from the indexed documents, citing exact spans, or refuse.
 
         mode "extractive" quotes the documents; "generate" has the local language model write
@@ -165,7 +166,9 @@ class Index:
         """
         return self.stream(question, k=k, mode=mode).result()
 
-    def stream(self, question: str, *, k: int = 5, mode: str = "extractive") -> AnswerStream:
+    def stream(
+        self, question: str, *, k: int = 5, mode: Mode | str = Mode.EXTRACTIVE
+    ) -> AnswerStream:
         """Like `ask`, but iterate over the result for its text as it is written."""
         return asking.ask(self, question, k=k, mode=mode)
 
