@@ -8,7 +8,7 @@ import os
 import re
 import zipfile
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -43,39 +43,6 @@ class FoundFile(NamedTuple):
     path: Path
     source: str
     outside_link: bool = False
-
-
-@dataclass(slots=True)
-class LoadResult:
-    """The documents read from some paths, and notices for the files skipped or repaired."""
-
-    documents: list[Document] = field(default_factory=list)
-    skipped: list[FileNotice] = field(default_factory=list)
-    repaired: list[FileNotice] = field(default_factory=list)
-
-
-def load_documents(
-    paths: Sequence[str | os.PathLike[str]],
-    *,
-    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
-) -> LoadResult:
-    """Read every supported file under `paths` (files or folders, recursively).
-
-    Raises NoDocumentsError when nothing usable is found; unreadable files are reported in
-    `LoadResult.skipped` rather than raised, so one bad file never loses a batch.
-    """
-    result = LoadResult()
-    for document, notice in read_files(find_files(paths), max_file_bytes=max_file_bytes):
-        if document is None:
-            assert notice is not None
-            result.skipped.append(notice)
-            continue
-        result.documents.append(document)
-        if notice is not None:
-            result.repaired.append(notice)
-    if not result.documents:
-        raise no_documents(paths, result.skipped)
-    return result
 
 
 def find_files(paths: Sequence[str | os.PathLike[str]]) -> list[FoundFile]:

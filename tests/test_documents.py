@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import docx
@@ -10,7 +11,15 @@ import pytest
 from fpdf import FPDF
 from pypdf import PdfWriter
 
-from qa.documents import FileNotice, LoadResult, html_visible_text, load_documents, load_file
+from qa.documents import (
+    DEFAULT_MAX_FILE_BYTES,
+    FileNotice,
+    find_files,
+    html_visible_text,
+    load_file,
+    no_documents,
+    read_files,
+)
 from qa.errors import DocumentError, InputError, NoDocumentsError
 from qa.types import Page
 
@@ -47,6 +56,31 @@ def make_docx(path: Path, *blocks: str | list[list[str]]) -> Path:
                 table.cell(r, c).text = text
     document.save(str(path))
     return path
+
+
+@dataclass(slots=True)
+class LoadResult:
+    """The documents read from some paths, and notices for the files skipped or repaired."""
+
+    documents: list = field(default_factory=list)
+    skipped: list[FileNotice] = field(default_factory=list)
+    repaired: list[FileNotice] = field(default_factory=list)
+
+
+def load_documents(paths, *, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES) -> LoadResult:
+    """What indexing `paths` reads (qa.indexing reads files the same way): every supported
+    file, bad ones skipped with a reason; NoDocumentsError when nothing usable is found."""
+    result = LoadResult()
+    for document, notice in read_files(find_files(paths), max_file_bytes=max_file_bytes):
+        if document is None:
+            result.skipped.append(notice)
+            continue
+        result.documents.append(document)
+        if notice is not None:
+            result.repaired.append(notice)
+    if not result.documents:
+        raise no_documents(paths, result.skipped)
+    return result
 
 
 def names(result: LoadResult) -> list[str]:
