@@ -21,8 +21,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from qa.followups import names_in  # noqa: E402
 from qa.squad import Paragraph, Question, load_squad  # noqa: E402
+from qa.text import names_in  # noqa: E402
 
 SEED = 13
 CHAINS_FILE = ROOT / "eval" / "conversations.jsonl"

@@ -24,8 +24,10 @@ from qa.errors import (
     SkippedFileWarning,
 )
 from qa.generate import AnswerStream
-from qa.index import Index, IndexReport, build_index, load_index
+from qa.index import Index, build_index, load_index
+from qa.indexing import IndexReport
 from qa.retrieval import RetrievalSettings
+from qa.settings import Mode
 from qa.types import Answer, Citation, Document, GenerationReport, Page, Passage
 
 __all__ = [
@@ -47,6 +49,7 @@ __all__ = [
     "IndexNotFoundError",
     "IndexReport",
     "InputError",
+    "Mode",
     "NoDocumentsError",
     "Page",
     "Passage",

@@ -13,8 +13,10 @@ import numpy as np
 from qa.errors import InputError
 from qa.lexical import terms
 from qa.reading import Reading, SpanReader, read_evidence
+from qa.retrieval import passage
 from qa.snapshot import Snapshot
-from qa.types import Answer, Citation, Passage
+from qa.text import is_name, is_number, lower_words, words
+from qa.types import Answer, Citation
 
 NOT_FOUND = "The documents do not contain an answer to this question."
 
@@ -154,14 +156,6 @@ _NUMBER_QUESTION = re.compile(
     r"|(what|which|in what) (year|percentage|percent|number|date|age|decade|century))\b"
 )
 _NAME_QUESTION = re.compile(r"\b(who|whom|whose|where)\b")
-_MONTHS = "january february march april may june july august september october november december"
-_NUMBER_WORDS = frozenset(
-    (
-        _MONTHS + " one two three four five six seven eight nine ten eleven twelve twenty"
-        " thirty forty fifty hundred thousand million billion dozen first second third half"
-    ).split()
-)
-_WORDS = re.compile(r"\w+")
 
 
 def expected_kind(question: str) -> str | None:
@@ -178,23 +172,15 @@ def expected_kind(question: str) -> str | None:
     return None
 
 
-def lower_words(text: str) -> set[str]:
-    """The words of `text`, lower-cased: "Who is Thomas?" -> {"who", "is", "thomas"}."""
-    return {w.lower() for w in _WORDS.findall(text)}
-
-
 def holds_kind(sentence: str, asked: set[str], kind: str | None) -> bool:
     """Whether `sentence` holds a word of `kind` not among `asked` (the question's lower_words)."""
     if kind is None:
         return True
-    words = _WORDS.findall(sentence)
+    found = words(sentence)
     if kind == "number":
-        return any(
-            w.lower() not in asked and (w.lower() in _NUMBER_WORDS or any(c.isdigit() for c in w))
-            for w in words
-        )
-    # A capitalised word past the first: a name, a place, an organisation.
-    return any(w[0].isupper() and w.lower() not in asked for w in words[1:])
+        return any(w.lower() not in asked and is_number(w) for w in found)
+    # A name past the first word: a person, a place, an organisation.
+    return any(is_name(w) and w.lower() not in asked for w in found[1:])
 
 
 def _near(a: str, b: str) -> bool:
@@ -235,7 +221,7 @@ def compose_answer(
     read = list(hits[: settings.evidence_passages])
     read += [hit for hit in context if hit[0] not in {row for row, _ in read}]
     shown = list(hits) + [hit for hit in context if hit[0] not in {row for row, _ in hits}]
-    passages = [_passage(snapshot, row, score) for row, score in shown]
+    passages = [passage(snapshot, row, score) for row, score in shown]
     refusal = Answer(question=question, text=NOT_FOUND, answered=False, passages=passages)
     evidence = score_sentences(snapshot, read, question, query_vector, settings, bonus)
     reading: Reading | None = None
@@ -325,16 +311,3 @@ def _quote_key(snapshot: Snapshot, first: int, last: int) -> str:
     entry, first_span = snapshot.sentence_span(first)
     _, last_span = snapshot.sentence_span(last)
     return " ".join(entry.document.text[first_span.start : last_span.end].split()).lower()
-
-
-def _passage(snapshot: Snapshot, row: int, score: float) -> Passage:
-    chunk = snapshot.chunks[row]
-    return Passage(
-        source=chunk.source,
-        start=chunk.start,
-        end=chunk.end,
-        text=chunk.text,
-        score=round(score, 6),
-        chunk_id=chunk.id,
-        page=chunk.page,
-    )

@@ -9,6 +9,7 @@ from pathlib import Path
 from qa.errors import IndexNotFoundError
 from qa.generate import AnswerStream
 from qa.index import Index, PathLike, build_index
+from qa.settings import Mode
 from qa.types import Answer
 
 # The repository (or source tree) that holds qa/, corpus/ and index/.
@@ -43,7 +44,11 @@ def default_index() -> Index:
 
 
 def ask(
-    question: str, *, index: Index | PathLike | None = None, k: int = 5, mode: str = "extractive"
+    question: str,
+    *,
+    index: Index | PathLike | None = None,
+    k: int = 5,
+    mode: Mode | str = Mode.EXTRACTIVE,
 ) -> Answer:
     """Answer `question` from `index` (an Index or its folder; default: the default index).
 
@@ -54,7 +59,11 @@ def ask(
 
 
 def stream(
-    question: str, *, index: Index | PathLike | None = None, k: int = 5, mode: str = "generate"
+    question: str,
+    *,
+    index: Index | PathLike | None = None,
+    k: int = 5,
+    mode: Mode | str = Mode.EXTRACTIVE,
 ) -> AnswerStream:
     """Like `ask`, as it is written: `for piece in s: print(piece, end="")`, then `s.answer`."""
     return _index(index).stream(question, k=k, mode=mode)

@@ -9,6 +9,8 @@ import warnings
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from qa.settings import Mode
+
 if TYPE_CHECKING:
     from qa.types import Answer, Citation, Passage
 
@@ -66,8 +68,8 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--json", action="store_true", help="print the answer as JSON")
     ask.add_argument(
         "--mode",
-        choices=["extractive", "generate"],
-        default="extractive",
+        choices=[m.value for m in Mode],
+        default=Mode.EXTRACTIVE.value,
         help="extractive (default): quote the documents; generate: the local language model "
         "writes the answer, and only sentences the documents support are shown",
     )
@@ -120,8 +122,8 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--quiet", action="store_true", help="no progress bars")
     evaluate.add_argument(
         "--mode",
-        choices=["extractive", "generate"],
-        default="extractive",
+        choices=[m.value for m in Mode],
+        default=Mode.EXTRACTIVE.value,
         help="answer mode to measure (generate: about 2 s a question; use --sample)",
     )
     evaluate.add_argument(
@@ -210,7 +212,7 @@ def _index_path(args: argparse.Namespace) -> str:
 
 
 def _index(args: argparse.Namespace) -> int:
-    from qa.index import Index, build_index
+    from qa.index import Index, build
 
     path = _index_path(args)
     with warnings.catch_warnings():
@@ -219,7 +221,7 @@ def _index(args: argparse.Namespace) -> int:
             index = Index.load(path)
             report = index.add(args.paths, progress=False if args.quiet else None)
         else:
-            index = build_index(
+            index, report = build(
                 args.paths,
                 path=path,
                 chunk_size=args.chunk_size,
@@ -227,8 +229,6 @@ def _index(args: argparse.Namespace) -> int:
                 store=args.store,
                 progress=False if args.quiet else None,
             )
-            assert index.report is not None
-            report = index.report
     for notice in report.skipped:
         print(f"skipped {notice}", file=sys.stderr)
     for notice in report.repaired:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from qa import followups
+from qa import asking, followups
 from qa.answer import compose_answer
 from qa.errors import InputError
 from qa.generate import AnswerStream
@@ -28,10 +28,9 @@ from qa.index import Index, PathLike
 from qa.lexical import terms
 from qa.questions import check_k, clean_question, fit_question
 from qa.retrieval import retrieve
+from qa.settings import Mode
 from qa.snapshot import Snapshot
 from qa.types import Answer
-
-MODES = ("extractive", "generate")
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,33 +100,26 @@ class Conversation:
         """Forget the turns: the next question starts a new conversation."""
         self._turns.clear()
 
-    def ask(self, question: str, *, k: int = 5, mode: str = "extractive") -> Answer:
+    def ask(self, question: str, *, k: int = 5, mode: Mode | str = Mode.EXTRACTIVE) -> Answer:
         """Answer `question` as the next turn; `answer.searched` says what was searched."""
         return self.stream(question, k=k, mode=mode).result()
 
-    def stream(self, question: str, *, k: int = 5, mode: str = "extractive") -> AnswerStream:
+    def stream(
+        self, question: str, *, k: int = 5, mode: Mode | str = Mode.EXTRACTIVE
+    ) -> AnswerStream:
         """Like `ask`, as it is written; the turn is remembered once the stream ends."""
-        if mode not in MODES:
-            raise InputError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
+        mode = Mode.of(mode)
         asked = clean_question(question)
         check_k(k)
         index = self.index
         snapshot = index.snapshot
         answer = self._extractive(asked, snapshot, k)
-        if mode == "extractive":
+        if mode is Mode.EXTRACTIVE:
             self._turns.append(Turn(asked, answer))
             return AnswerStream(iter([answer.text]), lambda: answer)
-        from qa.generate import write_answer
-        from qa.llm import default_model
-
         searched = answer.searched or asked
-        written = write_answer(
-            searched,
-            dataclasses.replace(answer, question=searched),
-            snapshot,
-            index.model or default_model(),
-            index.embedder,
-            index.writing,
+        written = asking.write(
+            index, searched, dataclasses.replace(answer, question=searched), snapshot
         )
 
         def finish() -> Answer:
@@ -171,7 +163,7 @@ class Conversation:
                 ranking[:k],
                 vector,
                 self.index.answering,
-                self.index.reader if self.index.answering.reader else None,
+                asking.reader_of(self.index),
                 context=context,
                 bonus=bonus,
             )

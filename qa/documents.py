@@ -8,12 +8,13 @@ import os
 import re
 import zipfile
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from qa import limits
 from qa.errors import DocumentError, InputError, NoDocumentsError
+from qa.text import byte_size
 from qa.types import Document, Page
 
 TEXT_SUFFIXES = {".txt", ".text", ".md", ".markdown", ".rst"}
@@ -42,39 +43,6 @@ class FoundFile(NamedTuple):
     path: Path
     source: str
     outside_link: bool = False
-
-
-@dataclass(slots=True)
-class LoadResult:
-    """The documents read from some paths, and notices for the files skipped or repaired."""
-
-    documents: list[Document] = field(default_factory=list)
-    skipped: list[FileNotice] = field(default_factory=list)
-    repaired: list[FileNotice] = field(default_factory=list)
-
-
-def load_documents(
-    paths: Sequence[str | os.PathLike[str]],
-    *,
-    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
-) -> LoadResult:
-    """Read every supported file under `paths` (files or folders, recursively).
-
-    Raises NoDocumentsError when nothing usable is found; unreadable files are reported in
-    `LoadResult.skipped` rather than raised, so one bad file never loses a batch.
-    """
-    result = LoadResult()
-    for document, notice in read_files(find_files(paths), max_file_bytes=max_file_bytes):
-        if document is None:
-            assert notice is not None
-            result.skipped.append(notice)
-            continue
-        result.documents.append(document)
-        if notice is not None:
-            result.repaired.append(notice)
-    if not result.documents:
-        raise no_documents(paths, result.skipped)
-    return result
 
 
 def find_files(paths: Sequence[str | os.PathLike[str]]) -> list[FoundFile]:
@@ -170,7 +138,7 @@ def load_file(
         size = file.stat().st_size
         if size > max_file_bytes:
             raise DocumentError(
-                name, f"file is {_size(size)}, over the {_size(max_file_bytes)} limit"
+                name, f"file is {byte_size(size)}, over the {byte_size(max_file_bytes)} limit"
             )
         data = file.read_bytes()
     except OSError as error:
@@ -211,13 +179,6 @@ def too_long(name: str, chars: int | None, max_chars: int) -> DocumentError:
         f"its text is {size}, over the limit of {max_chars:,} for one document "
         "(QA_MAX_DOCUMENT_CHARS); split it into smaller files",
     )
-
-
-def _size(n: int) -> str:
-    """Bytes as a person reads them: 999 bytes, 2.0 kB, 1.5 MB."""
-    if n < 1000:
-        return f"{n} bytes"
-    return f"{n / 1e3:.1f} kB" if n < 1_000_000 else f"{n / 1e6:.1f} MB"
 
 
 def _walk(roots: Iterable[Path]) -> Iterable[tuple[Path, Path]]:
@@ -396,7 +357,7 @@ def _check_unpacked_size(name: str, data: bytes, max_unpacked: int) -> None:
     if unpacked > max_unpacked:
         raise DocumentError(
             name,
-            f"it would unpack to {_size(unpacked)}, over the {_size(max_unpacked)} limit "
+            f"it would unpack to {byte_size(unpacked)}, over the {byte_size(max_unpacked)} limit "
             "(QA_MAX_UNPACKED_MB); a real Word file this size is rare: save it again or split it",
         )
 

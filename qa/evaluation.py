@@ -22,9 +22,10 @@ from qa.answer import AnswerSettings
 from qa.chunking import ChunkSettings
 from qa.embeddings import Embedder
 from qa.errors import InputError
-from qa.index import Index, build_index
+from qa.index import Index, build
 from qa.reading import SpanReader, read_closed
 from qa.retrieval import RetrievalSettings
+from qa.settings import Mode
 from qa.squad import Paragraph, Question, contains_answer, exact_match, f1_score, load_squad
 
 RECALL_KS = (1, 5, 10)
@@ -54,8 +55,7 @@ class EvalConfig:
             raise InputError(f"holdout must be between 0 and 1, got {self.holdout}")
         if self.articles is not None and self.articles < 1:
             raise InputError(f"articles must be at least 1, got {self.articles}")
-        if self.mode not in ("extractive", "generate"):
-            raise InputError(f"mode must be extractive or generate, got {self.mode!r}")
+        Mode.of(self.mode)
         if self.k < max(RECALL_KS):
             raise InputError(f"k must be at least {max(RECALL_KS)} to measure recall@10")
 
@@ -152,7 +152,7 @@ def run_eval(
         paragraph_of = {source: pid for pid, source in sources.items()}
 
         started = time.perf_counter()
-        index = build_index(
+        index, built = build(
             [corpus],
             path=workdir / "index",
             embedder=embedder,
@@ -161,7 +161,6 @@ def run_eval(
             progress=progress,
         )
         build_seconds = time.perf_counter() - started
-        assert index.report is not None
         index.retrieval, index.answering = config.retrieval, config.answering
 
         answerable = [q for q in asked if q.paragraph_id not in held_out]
@@ -196,7 +195,7 @@ def run_eval(
         "answering": asdict(config.answering),
         "embedding_model": index.embedder.name,
     }
-    embedded = index.report.embedded_texts
+    embedded = built.embedded_texts
     report["speed"].update(
         build_s=round(build_seconds, 2),
         texts_embedded=embedded,

@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from qa import limits
+from qa.text import names_in
 
 PERSONAL = {"he", "him", "she", "her"}
 POSSESSIVE = {"his", "hers", "its", "their", "theirs"}
@@ -20,18 +21,6 @@ DEMONSTRATIVE = {"this", "that", "these", "those"}
 _DEMONSTRATIVE_BEFORE = {"is", "was", "are", "were", "mean", "means", "meant", "say", "said"}
 _DEMONSTRATIVE_BEFORE |= {"do", "does", "did", "happen", "happened", "refer", "refers"}
 _ELLIPSIS = re.compile(r"^\s*(and|what about|how about)\b", re.IGNORECASE)
-# Capitalised words, joined by the small words inside names ("Islamic Emirate of Afghanistan").
-_NAME = re.compile(
-    r"[A-Z][\w\-]*(?:[’']s)?(?:\s+(?:(?:of|for|the|de|al)\s+)*[A-Z][\w\-]*(?:[’']s)?)*"
-)
-# Capitalised only because they start a sentence or a question; never the name asked about.
-_NOT_NAMES = set(
-    "who what when where why how which whose whom is are was were did does do can could should "
-    "would will has have had the a an at in on of for to from by with as it he she they we i "
-    "you this that these those there since although even if and but or so its his her their "
-    "our my according one many two after before during while tell please also then now yes "
-    "no however meanwhile thus".split()
-)
 _WORD_TOKEN = re.compile(r"[\w’'\-]+|[^\w\s]")
 _PRONOUN = re.compile(
     r"\b(?:" + "|".join(sorted(PERSONAL | POSSESSIVE | OTHER | DEMONSTRATIVE)) + r")\b",
@@ -65,21 +54,6 @@ def question_text(content: Any) -> str:
 def recent(history: Sequence[Any]) -> list[Any]:
     """The last $QA_MAX_HISTORY_MESSAGES messages of a history, the part that is read."""
     return list(history[-limits.current().history_messages :])
-
-
-def names_in(text: str) -> list[str]:
-    """Capitalised names in `text`, first seen first: "Who is Thomas West?" -> ["Thomas West"]."""
-    found: list[str] = []
-    for match in _NAME.finditer(text):
-        words = match.group().split()
-        while words and words[0].lower() in _NOT_NAMES:
-            words.pop(0)
-        while words and words[-1].lower() in {"of", "for", "the", "de", "al"}:
-            words.pop()
-        name = re.sub(r"[’']s$", "", " ".join(words))
-        if len(name) > 1 and name not in found:
-            found.append(name)
-    return found
 
 
 def reference(question: str) -> str | None:

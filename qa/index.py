@@ -2,82 +2,43 @@
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import sys
 import threading
 import time
-import warnings
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from qa.answer import AnswerSettings, compose_answer
-from qa.chunking import SPLITTER_VERSION, ChunkSettings, chunk_document, split_sentences
-from qa.documents import (
-    DEFAULT_MAX_FILE_BYTES,
-    FileNotice,
-    FoundFile,
-    find_files,
-    no_documents,
-    read_files,
-)
+from qa import asking
+from qa.answer import AnswerSettings
+from qa.chunking import SPLITTER_VERSION, ChunkSettings
+from qa.documents import DEFAULT_MAX_FILE_BYTES, FoundFile, find_files
 from qa.embeddings import Embedder, SentenceTransformerEmbedder
-from qa.errors import IndexMismatchError, InputError, QAError, SkippedFileWarning
+from qa.errors import IndexMismatchError, InputError, QAError
 from qa.generate import AnswerStream, WritingSettings
-from qa.lexical import terms
-from qa.questions import check_k, clean_question, fit_question
+from qa.indexing import Indexer, IndexReport, PathLike, Vectors, prune
 from qa.reading import SpanReader
-from qa.retrieval import RetrievalSettings, retrieve
-from qa.snapshot import DocumentEntry, Snapshot
+from qa.retrieval import RetrievalSettings
+from qa.settings import Mode
+from qa.snapshot import Snapshot
 from qa.storage import (
-    FORMAT,
-    FORMAT_VERSION,
     claim_folder,
     load_snapshot,
+    manifest_of,
     read_manifest,
     rebuild_hint,
 )
 from qa.storage import save_snapshot as _save_snapshot
-from qa.stores import VectorStore, chunk_key, open_store, same_store, store_spec
+from qa.stores import VectorStore, open_store, same_store, store_spec
 from qa.types import Answer, Document, Passage
 
 if TYPE_CHECKING:
     from qa.llm import LanguageModel
 
-MODES = ("extractive", "generate")
-
-PathLike = str | os.PathLike[str]
-BATCH_CHARACTERS = 200_000  # text read and embedded at a time: bounds the memory a build needs
-CHECKPOINT_SECONDS = 60.0  # a long build commits its work this often, so it can resume
-
-
-@dataclass(frozen=True, slots=True)
-class IndexReport:
-    """What one indexing run changed, by source name."""
-
-    added: list[str] = field(default_factory=list)
-    updated: list[str] = field(default_factory=list)
-    unchanged: list[str] = field(default_factory=list)
-    removed: list[str] = field(default_factory=list)
-    skipped: list[FileNotice] = field(default_factory=list)
-    repaired: list[FileNotice] = field(default_factory=list)
-    embedded_texts: int = 0
-    seconds: float = 0.0
-
-    def summary(self) -> str:
-        parts = [
-            f"{len(self.added)} added",
-            f"{len(self.updated)} updated",
-            f"{len(self.unchanged)} unchanged",
-            f"{len(self.removed)} removed",
-        ]
-        if self.skipped:
-            parts.append(f"{len(self.skipped)} skipped")
-        return ", ".join(parts) + f" ({self.embedded_texts} texts embedded in {self.seconds:.1f} s)"
+__all__ = ["Index", "IndexReport", "PathLike", "build", "build_index", "load_index"]
 
 
 class Index:
@@ -150,7 +111,7 @@ class Index:
         index._snapshot, index._store = snapshot, snapshot.store
         index._store_spec = snapshot.store.describe()
         if not snapshot.store.shared:
-            index._prune(snapshot)  # vectors a save kept for questions then in flight
+            prune(snapshot.store, snapshot)  # vectors a save kept for questions then in flight
         return index
 
     @property
@@ -194,10 +155,10 @@ class Index:
         return len(self.snapshot.entries)
 
     def search(self, question: str, *, k: int = 5) -> list[Passage]:
-        """The `k` passages that best match `question`, best first."""
-        return self.ask(question, k=k).passages
+        """The `k` passages that best match `question`, best first (no answer is composed)."""
+        return asking.search(self, question, k=k)
 
-    def ask(self, question: str, *, k: int = 5, mode: str = "extractive") -> Answer:
+    def ask(self, question: str, *, k: int = 5, mode: Mode | str = Mode.EXTRACTIVE) -> Answer:
         """Answer `question` from the indexed documents, citing exact spans, or refuse.
 
         mode "extractive" quotes the documents; "generate" has the local language model write
@@ -205,26 +166,11 @@ class Index:
         """
         return self.stream(question, k=k, mode=mode).result()
 
-    def stream(self, question: str, *, k: int = 5, mode: str = "extractive") -> AnswerStream:
+    def stream(
+        self, question: str, *, k: int = 5, mode: Mode | str = Mode.EXTRACTIVE
+    ) -> AnswerStream:
         """Like `ask`, but iterate over the result for its text as it is written."""
-        if mode not in MODES:
-            raise InputError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
-        question, notes = fit_question(clean_question(question))
-        check_k(k)
-        snapshot = self.snapshot  # one consistent view, whatever other threads change
-        query_vector = self.embedder.embed([question])[0]
-        hits = retrieve(snapshot, query_vector, terms(question), k, self.retrieval)
-        reader = self.reader if self.answering.reader else None
-        answer = compose_answer(question, snapshot, hits, query_vector, self.answering, reader)
-        if notes:
-            answer = dataclasses.replace(answer, notes=notes + answer.notes)
-        if mode == "extractive":
-            return AnswerStream(iter([answer.text]), lambda: answer, short=answer.short)
-        from qa.generate import write_answer
-        from qa.llm import default_model
-
-        model = self.model or default_model()
-        return write_answer(question, answer, snapshot, model, self.embedder, self.writing)
+        return asking.ask(self, question, k=k, mode=mode)
 
     def detached(self) -> Index:
         """A copy in memory only: changes to it are not saved and do not touch this index."""
@@ -316,148 +262,30 @@ class Index:
         progress: bool | None,
         max_file_bytes: int,
     ) -> IndexReport:
-        """Read, embed and commit files a batch at a time.
-
-        Memory holds one batch of new text and vectors, not the whole corpus's. With a folder,
-        the work so far is committed every CHECKPOINT_SECONDS: an interrupted build keeps it,
-        and running it again embeds only what is left (unchanged files are recognised by hash).
-        """
-        from tqdm import tqdm
-
+        """Read, embed and commit files a batch at a time (qa.indexing), under the write lock."""
         if self.path is not None:
             claim_folder(self.path)  # before any work: a folder of the user's files is refused
-        started = last_checkpoint = time.perf_counter()
         if progress is None:
             progress = sys.stderr.isatty()
         with self._write_lock:
-            start = self.snapshot
-            current = {e.document.path: e for e in start.entries}  # in index order
-            taken = (
-                {e.document.source: e.document.path for e in start.entries} if keep_others else {}
+            indexer = Indexer(self.embedder, self.chunking, self.store)
+            return indexer.run(
+                self.snapshot,
+                paths,
+                files,
+                keep_others=keep_others,
+                roots=roots,
+                progress=progress,
+                max_file_bytes=max_file_bytes,
+                commit=self._commit,
+                checkpoints=self.path is not None,
             )
-            report = IndexReport()
-            seen: set[str] = set()
-            batch: list[Document] = []
-            added: list[tuple[np.ndarray, np.ndarray]] = []
-            embedded = 0
-
-            def flush() -> None:
-                nonlocal embedded, batch
-                entries, count, vectors = self._embed(batch, progress=False)
-                current.update(entries)
-                added.append(vectors)
-                embedded += count
-                batch = []
-
-            reading = read_files(files, max_file_bytes=max_file_bytes)
-            for document, notice in tqdm(
-                reading,
-                total=len(files),
-                desc="Indexing",
-                unit="file",
-                disable=not progress,
-                leave=False,
-            ):
-                if document is None:
-                    assert notice is not None
-                    report.skipped.append(notice)
-                    warnings.warn(f"Skipped {notice}", SkippedFileWarning, stacklevel=3)
-                    continue
-                if notice is not None:
-                    report.repaired.append(notice)
-                document = _with_unique_source(document, taken)
-                taken[document.source] = document.path
-                seen.add(document.path)
-                previous = start.by_path.get(document.path)
-                if previous is not None and previous.document.sha256 == document.sha256:
-                    current[document.path] = _renamed(previous, document.source)
-                    report.unchanged.append(document.source)
-                    continue
-                (report.updated if previous else report.added).append(document.source)
-                batch.append(document)
-                if sum(len(d.text) for d in batch) >= BATCH_CHARACTERS:
-                    flush()
-                    if self.path is not None and (
-                        time.perf_counter() - last_checkpoint >= CHECKPOINT_SECONDS
-                    ):
-                        self._commit(
-                            self._snapshot_of(current.values()),
-                            roots,
-                            _joined(added, start.dimension),
-                        )
-                        added, last_checkpoint = [], time.perf_counter()
-            if not seen:
-                raise no_documents(paths, report.skipped)
-            if batch:
-                flush()
-            if not keep_others:
-                for path, entry in list(current.items()):
-                    if path not in seen:
-                        report.removed.append(entry.document.source)
-                        del current[path]
-            self._commit(
-                self._snapshot_of(current.values()),
-                sorted(set(roots)),
-                _joined(added, start.dimension),
-            )
-        return dataclasses.replace(
-            report, embedded_texts=embedded, seconds=time.perf_counter() - started
-        )
-
-    def _snapshot_of(self, entries: Iterable[DocumentEntry]) -> Snapshot:
-        return Snapshot(list(entries), self.embedder.dimension, self.store)
-
-    def _embed(
-        self, documents: list[Document], progress: bool | None
-    ) -> tuple[dict[str, DocumentEntry], int, tuple[np.ndarray, np.ndarray]]:
-        """Chunk and embed documents; every distinct text (chunk or sentence) is embedded once.
-
-        Returns the entries, how many texts were embedded, and the chunk keys and vectors
-        for the store.
-        """
-        pieces = []
-        texts: dict[str, int] = {}
-        for document in documents:
-            sentences = split_sentences(document.text, max_length=self.chunking.size)
-            chunks = chunk_document(document, self.chunking, sentences)
-            chunk_ids = [texts.setdefault(c.text, len(texts)) for c in chunks]
-            sentence_ids = [
-                texts.setdefault(document.text[s.start : s.end], len(texts)) for s in sentences
-            ]
-            pieces.append((document, sentences, chunks, chunk_ids, sentence_ids))
-        if progress is None:
-            progress = sys.stderr.isatty()
-        vectors = self.embedder.embed(list(texts), progress=progress)
-        entries: dict[str, DocumentEntry] = {}
-        keys: list[int] = []
-        rows: list[int] = []
-        for document, sentences, chunks, chunk_ids, sentence_ids in pieces:
-            chunk_keys = np.array(
-                [chunk_key(document.sha256, n, self._key_settings()) for n in range(len(chunks))],
-                dtype=np.int64,
-            )
-            entries[document.path] = DocumentEntry(
-                document=document,
-                sentences=tuple(sentences),
-                chunks=tuple(chunks),
-                chunk_keys=chunk_keys,
-                sentence_vectors=vectors[sentence_ids].reshape(-1, vectors.shape[1]),
-            )
-            keys.extend(chunk_keys.tolist())
-            rows.extend(chunk_ids)
-        added = (np.array(keys, dtype=np.int64), vectors[rows].reshape(-1, vectors.shape[1]))
-        return entries, len(texts), added
-
-    def _key_settings(self) -> str:
-        # A chunk's key depends on its file's content and on how it was cut and embedded.
-        c = self.chunking
-        return f"{c.size}/{c.overlap}/{SPLITTER_VERSION}/{self.embedder.name}"
 
     def _commit(
         self,
         snapshot: Snapshot,
         roots: list[str],
-        added: tuple[np.ndarray, np.ndarray] | None = None,
+        added: Vectors | None = None,
     ) -> None:
         """Make `snapshot` the index: vectors stored first, then saved, then shown.
 
@@ -474,54 +302,42 @@ class Index:
         if self._owns_store:
             if previous is not None:
                 self.store.remove(np.setdiff1d(previous.keys, snapshot.keys))
-            self._prune(snapshot)
-
-    def _prune(self, snapshot: Snapshot) -> None:
-        """Drop stored vectors no chunk of `snapshot` uses: left by a crash between storing
-        and saving, by a detached copy, or kept in a save for questions in flight."""
-        if len(self.store) > len(np.unique(snapshot.keys)):
-            self.store.remove(np.setdiff1d(self.store.keys(), snapshot.keys))
+            prune(self.store, snapshot)
 
     def _manifest(self, snapshot: Snapshot, roots: list[str]) -> dict[str, Any]:
-        return {
-            "format": FORMAT,
-            "format_version": FORMAT_VERSION,
-            "embedding_model": self.embedder.name,
-            "embedding_dimension": snapshot.dimension,
-            "chunking": {
-                "size": self.chunking.size,
-                "overlap": self.chunking.overlap,
-                "splitter_version": SPLITTER_VERSION,
-            },
-            "roots": roots,
-            "created_at": self.created_at,
-            "updated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            "counts": {
-                "documents": len(snapshot.entries),
-                "chunks": len(snapshot.chunks),
-                "sentences": snapshot.sentence_count,
-            },
-            "documents": [
-                {
-                    "source": e.document.source,
-                    "path": e.document.path,
-                    "sha256": e.document.sha256,
-                    "characters": len(e.document.text),
-                    "pages": len(e.document.pages) or None,
-                    "chunks": len(e.chunks),
-                }
-                for e in snapshot.entries
-            ],
-        }
+        return manifest_of(
+            snapshot,
+            embedding_model=self.embedder.name,
+            chunking=self.chunking,
+            roots=roots,
+            created_at=self.created_at,
+        )
 
 
-def _joined(
-    parts: list[tuple[np.ndarray, np.ndarray]], dimension: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Keys and vectors of several batches as one pair of arrays."""
-    if not parts:
-        return np.zeros(0, dtype=np.int64), np.zeros((0, dimension), dtype=np.float32)
-    return np.concatenate([k for k, _ in parts]), np.concatenate([v for _, v in parts])
+def build(
+    paths: Sequence[PathLike] | PathLike,
+    *,
+    path: PathLike = "index",
+    embedder: Embedder | None = None,
+    chunk_size: int | None = None,
+    chunk_overlap: int | None = None,
+    progress: bool | None = None,
+    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
+    store: str | None = None,
+) -> tuple[Index, IndexReport]:
+    """Like `build_index`, returning what the run changed as well: (index, report)."""
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [paths]
+    claim_folder(Path(path))
+    defaults = ChunkSettings()
+    chunking = ChunkSettings(
+        size=defaults.size if chunk_size is None else chunk_size,
+        overlap=defaults.overlap if chunk_overlap is None else chunk_overlap,
+    )
+    index = _reusable(Path(path), embedder, chunking, store)
+    if index is None:
+        index = Index(path, embedder=embedder, chunking=chunking, store=store)
+    return index, index.sync(paths, progress=progress, max_file_bytes=max_file_bytes)
 
 
 def build_index(
@@ -541,20 +357,19 @@ def build_index(
     only new or changed files are embedded, and files no longer present are dropped.
     `store` is where chunk vectors live: "faiss" (the default: exact search, switching to IVF
     above 100,000 chunks), "faiss:flat", "faiss:ivf", "milvus:./qa.db" (Milvus Lite) or
-    "milvus:http://host:19530".
+    "milvus:http://host:19530". What the run changed is `index.report` (or use `build`).
     """
-    if isinstance(paths, (str, os.PathLike)):
-        paths = [paths]
-    claim_folder(Path(path))
-    defaults = ChunkSettings()
-    chunking = ChunkSettings(
-        size=defaults.size if chunk_size is None else chunk_size,
-        overlap=defaults.overlap if chunk_overlap is None else chunk_overlap,
+    index, report = build(
+        paths,
+        path=path,
+        embedder=embedder,
+        chunk_size=chunk_size,
+        chunk_overlap=chunk_overlap,
+        progress=progress,
+        max_file_bytes=max_file_bytes,
+        store=store,
     )
-    index = _reusable(Path(path), embedder, chunking, store)
-    if index is None:
-        index = Index(path, embedder=embedder, chunking=chunking, store=store)
-    index.report = index.sync(paths, progress=progress, max_file_bytes=max_file_bytes)
+    index.report = report
     return index
 
 
@@ -583,25 +398,3 @@ def _reusable(
 def load_index(path: PathLike = "index", *, embedder: Embedder | None = None) -> Index:
     """Open the index saved in the folder `path`."""
     return Index.load(path, embedder=embedder)
-
-
-def _with_unique_source(document: Document, taken: dict[str, str]) -> Document:
-    # Two different files may share a name ("a/notes.md", "b/notes.md" added separately).
-    source, n = document.source, 2
-    while taken.get(source, document.path) != document.path:
-        stem, dot, suffix = document.source.rpartition(".")
-        source = f"{stem} ({n}).{suffix}" if dot else f"{document.source} ({n})"
-        n += 1
-    return document if source == document.source else dataclasses.replace(document, source=source)
-
-
-def _renamed(entry: DocumentEntry, source: str) -> DocumentEntry:
-    if entry.document.source == source:
-        return entry
-    chunks = tuple(
-        dataclasses.replace(c, source=source, id=f"{source}#{i}")
-        for i, c in enumerate(entry.chunks)
-    )
-    return dataclasses.replace(
-        entry, document=dataclasses.replace(entry.document, source=source), chunks=chunks
-    )

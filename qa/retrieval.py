@@ -13,6 +13,7 @@ import numpy as np
 
 from qa.errors import InputError
 from qa.snapshot import Snapshot
+from qa.types import Passage
 
 FUSIONS = ("weighted", "rrf")
 
@@ -110,3 +111,17 @@ def _best_sentence(snapshot: Snapshot, rows: np.ndarray, query_vector: np.ndarra
         best[i] = cosines[at : at + len(span)].max() if len(span) else -1.0
         at += len(span)
     return best
+
+
+def passage(snapshot: Snapshot, row: int, score: float) -> Passage:
+    """The chunk in `row` of `snapshot` as a passage shown to a person, with its score."""
+    chunk = snapshot.chunks[row]
+    return Passage(
+        source=chunk.source,
+        start=chunk.start,
+        end=chunk.end,
+        text=chunk.text,
+        score=round(score, 6),
+        chunk_id=chunk.id,
+        page=chunk.page,
+    )

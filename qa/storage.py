@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from qa.chunking import SPLITTER_VERSION, ChunkSettings
 from qa.errors import (
     IndexCorruptError,
     IndexFolderError,
@@ -100,6 +101,48 @@ def claim_folder(folder: Path) -> None:
             "write there. Choose a new or empty folder with --index (or $QA_INDEX)."
         )
     (folder / WORK).mkdir(parents=True, exist_ok=True)
+
+
+def manifest_of(
+    snapshot: Snapshot,
+    *,
+    embedding_model: str,
+    chunking: ChunkSettings,
+    roots: list[str],
+    created_at: str,
+) -> dict[str, Any]:
+    """The manifest describing `snapshot`: what `read_manifest` reads back. `save_snapshot`
+    adds where the data is ("data", "files") and the store's settings ("store")."""
+    return {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "embedding_model": embedding_model,
+        "embedding_dimension": snapshot.dimension,
+        "chunking": {
+            "size": chunking.size,
+            "overlap": chunking.overlap,
+            "splitter_version": SPLITTER_VERSION,
+        },
+        "roots": roots,
+        "created_at": created_at,
+        "updated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "counts": {
+            "documents": len(snapshot.entries),
+            "chunks": len(snapshot.chunks),
+            "sentences": snapshot.sentence_count,
+        },
+        "documents": [
+            {
+                "source": e.document.source,
+                "path": e.document.path,
+                "sha256": e.document.sha256,
+                "characters": len(e.document.text),
+                "pages": len(e.document.pages) or None,
+                "chunks": len(e.chunks),
+            }
+            for e in snapshot.entries
+        ],
+    }
 
 
 def save_snapshot(folder: Path, snapshot: Snapshot, manifest: dict[str, Any]) -> dict[str, Any]:

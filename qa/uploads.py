@@ -23,6 +23,7 @@ from qa import limits
 from qa.documents import SUPPORTED_SUFFIXES, FileNotice, load_file
 from qa.errors import DocumentError, InputError, SkippedFileWarning
 from qa.index import Index, IndexReport, PathLike
+from qa.text import byte_size, unique_name
 
 # Every type qa reads; the page's file picker offers these, and add_uploads refuses the rest.
 SUPPORTED_UPLOADS = sorted(SUPPORTED_SUFFIXES)
@@ -91,13 +92,8 @@ def _fit(stem: str, suffix: str, tag: str = "") -> str:
 
 def _unique(name: str, taken: set[str]) -> str:
     """`name`, or "name (2).ext", "name (3).ext"... when an earlier file of the batch has it."""
-    stem, dot, suffix = name.rpartition(".")
-    if not dot:
-        stem, suffix = name, ""
-    n, unique = 2, name
-    while unique.lower() in taken:  # lower: some file systems ignore case
-        unique = _fit(stem, suffix, tag=f" ({n})")
-        n += 1
+    # lower: some file systems ignore case
+    unique = unique_name(name, lambda candidate: candidate.lower() in taken, fit=_fit)
     taken.add(unique.lower())
     return unique
 
@@ -211,7 +207,7 @@ def _stage(file: Path, copy: Path, limit: int) -> None:
         size = file.stat().st_size
         if size > limit:
             raise DocumentError(
-                name, f"it is {_amount(size)}, over the {_amount(limit)} upload limit"
+                name, f"it is {byte_size(size)}, over the {byte_size(limit)} upload limit"
             )
         copied = 0
         with open(file, "rb") as source, open(copy, "xb") as target:
@@ -219,18 +215,10 @@ def _stage(file: Path, copy: Path, limit: int) -> None:
             while block := source.read(1 << 20):
                 copied += len(block)
                 if copied > limit:
-                    raise DocumentError(name, f"it is over the {_amount(limit)} upload limit")
+                    raise DocumentError(name, f"it is over the {byte_size(limit)} upload limit")
                 target.write(block)
     except OSError as error:
         raise DocumentError(name, f"cannot be read ({error.strerror or error})") from error
-
-
-def _amount(n: int) -> str:
-    """Bytes as a person reads them: 900 bytes, 12.5 kB, 50 MB, 61.2 MB."""
-    if n < 1000:
-        return f"{n} bytes"
-    value, unit = (n / 1e3, "kB") if n < 1_000_000 else (n / 1e6, "MB")
-    return f"{value:.1f}".removesuffix(".0") + f" {unit}"
 
 
 def _add_in_place(index: Index, staged: Sequence[Path], folder: Path, limit: int) -> IndexReport:

@@ -18,18 +18,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from qa.lexical import terms
+from qa.text import name_stems
+from qa.text import numbers as numbers_in
 
 # "[1]", "[1, 3]", "[2-4]"; "[1][2]" is two markers.
 _MARKER = re.compile(r"\s*\[\s*(\d+(?:\s*(?:[,;]|[-–])\s*\d+)*)\s*\]")
-_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
-_CAPITALISED = re.compile(r"(?<![\w’'])[A-Z][\w’'\-]*")
 _NEGATION = re.compile(r"\b(?:not|no|never|neither|nor|none|without|cannot)\b|n[’']t\b", re.I)
-# Capitalised for grammar, not because they name something.
-_NOT_NAMES = frozenset(
-    "the a an this that these those it its he she they we i you his her their our my in on at "
-    "of for to from by with as and but or so since although according after before during "
-    "while however also then there here what who when where why how which yes no".split()
-)
 MAX_RANGE = 20  # "[1-300]" is not a citation
 
 
@@ -106,22 +100,7 @@ def facts(text: str) -> tuple[set[str], set[str], bool]:
 
     "Kazakhstan did not ban it in 2023." -> ({"2023"}, {"kazakhstan"}, True)
     """
-    numbers = {n.replace(",", "") for n in _NUMBER.findall(text)}
-    names = set()
-    for i, match in enumerate(_CAPITALISED.finditer(text)):
-        word = match.group(0)
-        if word.lower() in _NOT_NAMES or (
-            i == 0 and match.start() == 0 and not _looks_like_name(word)
-        ):
-            continue
-        names.update(terms(word))
-    return numbers, names, bool(_NEGATION.search(text))
-
-
-def _looks_like_name(word: str) -> bool:
-    # A sentence's first word is a name when it is one anywhere else too; without a lexicon,
-    # treat it as one when it is not a common word (the stopword list covers most openers).
-    return bool(terms(word))
+    return numbers_in(text), name_stems(text), bool(_NEGATION.search(text))
 
 
 def check_claim(
@@ -180,7 +159,7 @@ def check_claim(
 def _missing_facts(
     text: str, present: set[str], numbers: set[str], names: set[str], negated: bool
 ) -> str:
-    have_numbers = {n.replace(",", "") for n in _NUMBER.findall(text)}
+    have_numbers = numbers_in(text)
     if numbers - have_numbers:
         return f"the closest passage does not have the number {sorted(numbers - have_numbers)[0]}"
     if names - present:

@@ -3,8 +3,9 @@
 import pytest
 
 from qa import AnswerSettings, Index
-from qa.answer import NOT_FOUND, expected_kind, holds_kind, lower_words
+from qa.answer import NOT_FOUND, expected_kind, holds_kind
 from qa.errors import InputError
+from qa.text import lower_words
 
 TEXT = (
     "The embassy has been operating from Doha since 2021.\n\n"

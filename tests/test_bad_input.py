@@ -85,7 +85,7 @@ def test_a_batch_with_bad_files_indexes_the_good_ones_and_names_each_bad_one(
         "docs/binary.txt": "looks like a binary file, not text",
         "docs/broken.pdf": reasons["docs/broken.pdf"],
         "docs/empty.txt": "file is empty",
-        "docs/huge.txt": "file is 1.2 MB, over the 1.0 MB limit",
+        "docs/huge.txt": "file is 1.2 MB, over the 1 MB limit",
         "docs/locked.pdf": "PDF is encrypted with a password; save an unlocked copy",
         "docs/picture.png": reasons["docs/picture.png"],
     }

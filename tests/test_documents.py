@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import docx
@@ -10,7 +11,15 @@ import pytest
 from fpdf import FPDF
 from pypdf import PdfWriter
 
-from qa.documents import FileNotice, LoadResult, html_visible_text, load_documents, load_file
+from qa.documents import (
+    DEFAULT_MAX_FILE_BYTES,
+    FileNotice,
+    find_files,
+    html_visible_text,
+    load_file,
+    no_documents,
+    read_files,
+)
 from qa.errors import DocumentError, InputError, NoDocumentsError
 from qa.types import Page
 
@@ -47,6 +56,31 @@ def make_docx(path: Path, *blocks: str | list[list[str]]) -> Path:
                 table.cell(r, c).text = text
     document.save(str(path))
     return path
+
+
+@dataclass(slots=True)
+class LoadResult:
+    """The documents read from some paths, and notices for the files skipped or repaired."""
+
+    documents: list = field(default_factory=list)
+    skipped: list[FileNotice] = field(default_factory=list)
+    repaired: list[FileNotice] = field(default_factory=list)
+
+
+def load_documents(paths, *, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES) -> LoadResult:
+    """What indexing `paths` reads (qa.indexing reads files the same way): every supported
+    file, bad ones skipped with a reason; NoDocumentsError when nothing usable is found."""
+    result = LoadResult()
+    for document, notice in read_files(find_files(paths), max_file_bytes=max_file_bytes):
+        if document is None:
+            result.skipped.append(notice)
+            continue
+        result.documents.append(document)
+        if notice is not None:
+            result.repaired.append(notice)
+    if not result.documents:
+        raise no_documents(paths, result.skipped)
+    return result
 
 
 def names(result: LoadResult) -> list[str]:
@@ -285,7 +319,7 @@ def test_small_limits_are_named_in_bytes_or_kilobytes(write):
     write("docs/a.txt", "a" * 2_000)
     write("docs/b.txt", "ok")
     result = load_documents([write("docs/c.txt", "c" * 900).parent], max_file_bytes=1_000)
-    assert skipped(result) == {"docs/a.txt": "file is 2.0 kB, over the 1.0 kB limit"}
+    assert skipped(result) == {"docs/a.txt": "file is 2 kB, over the 1 kB limit"}
 
 
 def test_a_link_and_its_target_are_one_document(write):
@@ -300,7 +334,7 @@ def test_big_file_is_skipped_with_the_limit_named(write):
     write("docs/big.txt", "b" * 1_500_000)
     result = load_documents([write("docs/small.txt", "c").parent], max_file_bytes=1_000_000)
     assert names(result) == ["docs/at-limit.txt", "docs/small.txt"]
-    assert skipped(result) == {"docs/big.txt": "file is 1.5 MB, over the 1.0 MB limit"}
+    assert skipped(result) == {"docs/big.txt": "file is 1.5 MB, over the 1 MB limit"}
 
 
 def test_folder_with_nothing_usable_raises_naming_the_folder(write, tmp_path):
@@ -447,7 +481,7 @@ def test_a_zip_bomb_docx_is_refused_before_it_is_unpacked(tmp_path):
     )
     reason, peak_mb = done.stdout.strip().splitlines()
     assert reason == (
-        "it would unpack to 433.9 MB, over the 100.0 MB limit (QA_MAX_UNPACKED_MB); a real Word "
+        "it would unpack to 433.9 MB, over the 100 MB limit (QA_MAX_UNPACKED_MB); a real Word "
         "file this size is rare: save it again or split it"
     )
     assert int(peak_mb) < 400  # it used to take 1.5 GB, and the page 6.6 GB and growing
@@ -459,7 +493,7 @@ def test_the_unpacked_limit_of_a_docx_is_set_by_qa_max_unpacked_mb(tmp_path, mon
     monkeypatch.setenv("QA_MAX_DOCUMENT_CHARS", "4000000")
     assert len(only_document(bomb).text) == 3 * 1_048_576
     monkeypatch.setenv("QA_MAX_UNPACKED_MB", "2")
-    assert skip_reason(bomb).startswith("it would unpack to 4.0 MB, over the 2.0 MB limit")
+    assert skip_reason(bomb).startswith("it would unpack to 4 MB, over the 2 MB limit")
 
 
 @pytest.mark.parametrize("suffix", [".txt", ".md", ".html"])

@@ -2,7 +2,8 @@
 
 import pytest
 
-from qa.followups import antecedents, in_context, message_text, names_in, reference, substitute
+from qa.followups import antecedents, in_context, message_text, reference, substitute
+from qa.text import names_in
 
 WEST_QUESTION = "Who is Thomas West?"
 WEST_ANSWER = (

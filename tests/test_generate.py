@@ -151,7 +151,9 @@ def test_the_real_model_answers_the_article_with_checked_citations(article_index
             assert f"[{citation.n}]" in answer.text
         report = answer.generation
         assert report.model == "SmolLM2-135M-Instruct" and report.generated_tokens > 0
-        assert report.kept + (report.sentences - report.kept) == report.sentences
+        # It keeps no more than it wrote, and shows its own answer only if it kept something.
+        assert 0 <= report.kept <= report.sentences
+        assert report.fell_back or report.kept > 0
 
 
 @pytest.mark.slow

@@ -170,3 +170,26 @@ def test_an_index_without_documents_refuses(fake_embedder, write):
     index.remove("d.txt")
     answer = index.ask("Where is the embassy?")
     assert not answer.answered and answer.passages == []
+
+
+def test_search_returns_passages_best_first_without_composing_an_answer(small_index):
+    class NoReader:
+        def __getattr__(self, name):
+            raise AssertionError("search must not read for an answer")
+
+    small_index._reader = NoReader()
+    passages = small_index.search("Where is the embassy operating from?", k=2)
+    assert passages and "Doha" in passages[0].text
+    assert [p.score for p in passages] == sorted((p.score for p in passages), reverse=True)
+    for p in passages:
+        assert small_index.document(p.source).text[p.start : p.end] == p.text
+
+
+def test_build_returns_the_index_and_what_the_run_changed(tmp_path, write, fake_embedder):
+    from qa.index import build
+
+    write("docs/doha.txt", DOHA)
+    index, report = build([tmp_path / "docs"], path=tmp_path / "idx", embedder=fake_embedder)
+    assert report.added == ["docs/doha.txt"] and len(index) == 1
+    _, again = build([tmp_path / "docs"], path=tmp_path / "idx", embedder=fake_embedder)
+    assert again.unchanged == ["docs/doha.txt"] and again.embedded_texts == 0

@@ -2,7 +2,7 @@
 
 import pytest
 
-import qa.index
+import qa.indexing
 from qa import build_index, load_index
 
 SENTENCE = "Document {i} says that the harbour of town {i} opens at {h} o'clock. "
@@ -17,8 +17,8 @@ def folder(tmp_path, write):
 
 @pytest.fixture
 def small_batches(monkeypatch):
-    monkeypatch.setattr(qa.index, "BATCH_CHARACTERS", 5_000)  # about four files a batch
-    monkeypatch.setattr(qa.index, "CHECKPOINT_SECONDS", 0.0)  # commit after every batch
+    monkeypatch.setattr(qa.indexing, "BATCH_CHARACTERS", 5_000)  # about four files a batch
+    monkeypatch.setattr(qa.indexing, "CHECKPOINT_SECONDS", 0.0)  # commit after every batch
 
 
 def test_files_are_embedded_a_batch_at_a_time(folder, tmp_path, fake_embedder, small_batches):

@@ -17,6 +17,33 @@ from qa.uploads import add_uploads, remove_document, safe_filename
         ("..", "upload"),
         ("", "upload"),
         ("x" * 300 + ".pdf", "x" * 116 + ".pdf"),
+        ("../../etc/passwd.txt", "passwd.txt"),
+        ("..\\..\\x.md", "x.md"),
+        ("/etc/cron.d/evil.md", "evil.md"),
+        ("C:\\Windows\\System32\\a.md", "a.md"),
+        ("\\\\server\\share\\a.md", "a.md"),
+        ("～/x.md", "x.md"),
+        ("／etc／passwd．txt", "passwd.txt"),  # full-width slashes and dot are real ones
+        ("．．／．．／x.md", "x.md"),
+        ("a\x00b.txt", "a_b.txt"),
+        ("line\nbreak\r.md", "line_break.md"),
+        ("tab\tbell\x07.md", "tab_bell.md"),
+        ("\u202egnp.txt", "gnp.txt"),  # a right-to-left override that would disguise the name
+        ("zero\u200bwidth.md", "zero_width.md"),
+        ("x.T\u200bXT", "x.txt"),
+        ("e\u0301te\u0301.md", "été.md"),  # combining accents composed, not dropped
+        ("Ünïcödé 文書.md", "Ünïcödé 文書.md"),  # letters of any script stay
+        ("😀.md", "upload.md"),
+        ("<img src=x onerror=alert(1)>.html", "img src_x onerror_alert(1).html"),
+        ("....", "upload"),
+        ("...txt", "upload.txt"),
+        (".txt", "upload.txt"),
+        (".bashrc", "upload.bashrc"),  # no stem: a suffix alone is no name
+        ("\x00", "upload"),
+        (" -rf .md", "rf.md"),
+        ("CON.txt", "CON_.txt"),
+        ("aux.tar.md", "aux_.tar.md"),
+        ("a." + "x" * 300, "a_" + "x" * 118),  # a "suffix" that long is no suffix
     ],
 )
 def test_uploaded_file_names_are_made_safe(given, expected):

@@ -1,0 +1,249 @@
+"""The write path: files in, a new snapshot committed, and a report of what changed.
+
+    find files (qa.documents) -> read them, a batch at a time
+      -> cut into chunks and sentences (qa.chunking) -> embed every distinct text once
+      -> commit: vectors into the store, the snapshot to disk (qa.storage), then shown
+
+`Indexer.run` does the reading, cutting and embedding; the commit itself is the index's
+(`qa.index.Index._commit`), called at each checkpoint and at the end, so that what a question
+sees is always on disk.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import time
+import warnings
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from qa.chunking import SPLITTER_VERSION, ChunkSettings, chunk_document, split_sentences
+from qa.documents import FileNotice, FoundFile, no_documents, read_files
+from qa.embeddings import Embedder
+from qa.errors import SkippedFileWarning
+from qa.snapshot import DocumentEntry, Snapshot
+from qa.stores import VectorStore, chunk_key
+from qa.text import unique_name
+from qa.types import Document
+
+PathLike = str | os.PathLike[str]
+BATCH_CHARACTERS = 200_000  # text read and embedded at a time: bounds the memory a build needs
+CHECKPOINT_SECONDS = 60.0  # a long build commits its work this often, so it can resume
+
+# Chunk keys and their vectors, to add to the store.
+Vectors = tuple[np.ndarray, np.ndarray]
+# Makes a snapshot the index (with its roots), after adding the vectors to the store.
+Commit = Callable[[Snapshot, list[str], Vectors], None]
+
+
+@dataclass(slots=True)
+class IndexReport:
+    """What one indexing run changed, by source name."""
+
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    skipped: list[FileNotice] = field(default_factory=list)
+    repaired: list[FileNotice] = field(default_factory=list)
+    embedded_texts: int = 0
+    seconds: float = 0.0
+
+    def summary(self) -> str:
+        parts = [
+            f"{len(self.added)} added",
+            f"{len(self.updated)} updated",
+            f"{len(self.unchanged)} unchanged",
+            f"{len(self.removed)} removed",
+        ]
+        if self.skipped:
+            parts.append(f"{len(self.skipped)} skipped")
+        return ", ".join(parts) + f" ({self.embedded_texts} texts embedded in {self.seconds:.1f} s)"
+
+
+@dataclass(frozen=True, slots=True)
+class Indexer:
+    """How documents become entries of a snapshot: cut with `chunking`, embedded by
+    `embedder`, their chunk vectors bound for `store`."""
+
+    embedder: Embedder
+    chunking: ChunkSettings
+    store: VectorStore
+
+    def run(
+        self,
+        start: Snapshot,
+        paths: Sequence[PathLike],
+        files: list[FoundFile],
+        *,
+        keep_others: bool,
+        roots: list[str],
+        progress: bool,
+        max_file_bytes: int,
+        commit: Commit,
+        checkpoints: bool,
+    ) -> IndexReport:
+        """Read, embed and commit `files` a batch at a time, starting from `start`.
+
+        Memory holds one batch of new text and vectors, not the whole corpus's. With
+        `checkpoints`, the work so far is committed every CHECKPOINT_SECONDS: an interrupted
+        build keeps it, and running it again embeds only what is left (unchanged files are
+        recognised by hash). Documents of `start` not among `files` are dropped unless
+        `keep_others`.
+        """
+        from tqdm import tqdm
+
+        started = last_checkpoint = time.perf_counter()
+        current = {e.document.path: e for e in start.entries}  # in index order
+        taken = {e.document.source: e.document.path for e in start.entries} if keep_others else {}
+        report = IndexReport()
+        seen: set[str] = set()
+        batch: list[Document] = []
+        added: list[Vectors] = []
+        embedded = 0
+
+        def flush() -> None:
+            nonlocal embedded, batch
+            entries, count, vectors = self.embed(batch)
+            current.update(entries)
+            added.append(vectors)
+            embedded += count
+            batch = []
+
+        reading = read_files(files, max_file_bytes=max_file_bytes)
+        for document, notice in tqdm(
+            reading,
+            total=len(files),
+            desc="Indexing",
+            unit="file",
+            disable=not progress,
+            leave=False,
+        ):
+            if document is None:
+                assert notice is not None
+                report.skipped.append(notice)
+                warnings.warn(f"Skipped {notice}", SkippedFileWarning, stacklevel=4)
+                continue
+            if notice is not None:
+                report.repaired.append(notice)
+            document = with_unique_source(document, taken)
+            taken[document.source] = document.path
+            seen.add(document.path)
+            previous = start.by_path.get(document.path)
+            if previous is not None and previous.document.sha256 == document.sha256:
+                current[document.path] = renamed(previous, document.source)
+                report.unchanged.append(document.source)
+                continue
+            (report.updated if previous else report.added).append(document.source)
+            batch.append(document)
+            if sum(len(d.text) for d in batch) >= BATCH_CHARACTERS:
+                flush()
+                if checkpoints and time.perf_counter() - last_checkpoint >= CHECKPOINT_SECONDS:
+                    commit(
+                        self.snapshot_of(current.values()),
+                        roots,
+                        joined(added, start.dimension),
+                    )
+                    added, last_checkpoint = [], time.perf_counter()
+        if not seen:
+            raise no_documents(paths, report.skipped)
+        if batch:
+            flush()
+        if not keep_others:
+            for path, entry in list(current.items()):
+                if path not in seen:
+                    report.removed.append(entry.document.source)
+                    del current[path]
+        commit(
+            self.snapshot_of(current.values()),
+            sorted(set(roots)),
+            joined(added, start.dimension),
+        )
+        report.embedded_texts = embedded
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def snapshot_of(self, entries: Iterable[DocumentEntry]) -> Snapshot:
+        return Snapshot(list(entries), self.embedder.dimension, self.store)
+
+    def embed(self, documents: list[Document]) -> tuple[dict[str, DocumentEntry], int, Vectors]:
+        """Chunk and embed documents; every distinct text (chunk or sentence) is embedded once.
+
+        Returns the entries, how many texts were embedded, and the chunk keys and vectors
+        for the store.
+        """
+        pieces = []
+        texts: dict[str, int] = {}
+        for document in documents:
+            sentences = split_sentences(document.text, max_length=self.chunking.size)
+            chunks = chunk_document(document, self.chunking, sentences)
+            chunk_ids = [texts.setdefault(c.text, len(texts)) for c in chunks]
+            sentence_ids = [
+                texts.setdefault(document.text[s.start : s.end], len(texts)) for s in sentences
+            ]
+            pieces.append((document, sentences, chunks, chunk_ids, sentence_ids))
+        vectors = self.embedder.embed(list(texts), progress=False)
+        entries: dict[str, DocumentEntry] = {}
+        keys: list[int] = []
+        rows: list[int] = []
+        settings = self.key_settings()
+        for document, sentences, chunks, chunk_ids, sentence_ids in pieces:
+            chunk_keys = np.array(
+                [chunk_key(document.sha256, n, settings) for n in range(len(chunks))],
+                dtype=np.int64,
+            )
+            entries[document.path] = DocumentEntry(
+                document=document,
+                sentences=tuple(sentences),
+                chunks=tuple(chunks),
+                chunk_keys=chunk_keys,
+                sentence_vectors=vectors[sentence_ids].reshape(-1, vectors.shape[1]),
+            )
+            keys.extend(chunk_keys.tolist())
+            rows.extend(chunk_ids)
+        added = (np.array(keys, dtype=np.int64), vectors[rows].reshape(-1, vectors.shape[1]))
+        return entries, len(texts), added
+
+    def key_settings(self) -> str:
+        # A chunk's key depends on its file's content and on how it was cut and embedded.
+        c = self.chunking
+        return f"{c.size}/{c.overlap}/{SPLITTER_VERSION}/{self.embedder.name}"
+
+
+def prune(store: VectorStore, snapshot: Snapshot) -> None:
+    """Drop stored vectors no chunk of `snapshot` uses: left by a crash between storing
+    and saving, by a detached copy, or kept in a save for questions in flight."""
+    if len(store) > len(np.unique(snapshot.keys)):
+        store.remove(np.setdiff1d(store.keys(), snapshot.keys))
+
+
+def joined(parts: list[Vectors], dimension: int) -> Vectors:
+    """Keys and vectors of several batches as one pair of arrays."""
+    if not parts:
+        return np.zeros(0, dtype=np.int64), np.zeros((0, dimension), dtype=np.float32)
+    return np.concatenate([k for k, _ in parts]), np.concatenate([v for _, v in parts])
+
+
+def with_unique_source(document: Document, taken: dict[str, str]) -> Document:
+    """`document`, renamed "notes (2).md" when another file already has its source name.
+
+    Two different files may share a name ("a/notes.md", "b/notes.md" added separately).
+    """
+    source = unique_name(document.source, lambda s: taken.get(s, document.path) != document.path)
+    return document if source == document.source else dataclasses.replace(document, source=source)
+
+
+def renamed(entry: DocumentEntry, source: str) -> DocumentEntry:
+    """`entry` with its document and chunks under the source name `source`."""
+    if entry.document.source == source:
+        return entry
+    chunks = tuple(
+        dataclasses.replace(c, source=source, id=f"{source}#{i}")
+        for i, c in enumerate(entry.chunks)
+    )
+    return dataclasses.replace(
+        entry, document=dataclasses.replace(entry.document, source=source), chunks=chunks
+    )
