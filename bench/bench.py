@@ -27,7 +27,7 @@ from qa import build_index  # noqa: E402
 from qa.embeddings import SentenceTransformerEmbedder  # noqa: E402
 from qa.index import Index  # noqa: E402
 
-EVAL = ROOT.parent / "shared" / "eval" / "squad-train-sample.json"
+EVAL = ROOT / "eval" / "squad-train-sample.json"  # in the repository: a fresh clone has it
 ARTICLE_QUESTIONS = [
     "Where has the US embassy in Afghanistan been operating from?",
     "When was the US embassy in Kabul closed?",
