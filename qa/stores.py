@@ -265,6 +265,11 @@ def ivf_lists(n: int) -> int:
 # --- Milvus -----------------------------------------------------------------------------------
 
 
+# A server answers from a possibly stale view by default ("Bounded"): a vector just removed
+# could still be found. Strong reads see every write made before them, as FAISS does.
+STRONG = "Strong"
+
+
 class MilvusStore:
     """A Milvus collection: Milvus Lite in a local file ("./qa.db") or a server ("http://h:19530").
 
@@ -323,7 +328,9 @@ class MilvusStore:
         params.add_index(
             field_name="vector", index_type=self.index_type, metric_type="IP", params=extra
         )
-        self._client.create_collection(self.collection, schema=schema, index_params=params)
+        self._client.create_collection(
+            self.collection, schema=schema, index_params=params, consistency_level=STRONG
+        )
 
     def _check_dimension(self) -> None:
         fields = self._client.describe_collection(self.collection)["fields"]
@@ -360,6 +367,7 @@ class MilvusStore:
                 data=[np.asarray(query, dtype=np.float32).tolist()],
                 limit=k,
                 search_params={"metric_type": "IP", "params": {"nprobe": self.nprobe}},
+                consistency_level=STRONG,
             )[0]
         return (
             np.array([h["id"] for h in hits], dtype=np.int64),
@@ -371,7 +379,10 @@ class MilvusStore:
             return np.zeros((0, self._dimension), dtype=np.float32)
         with self._lock, _milvus_errors("Cannot read vectors from Milvus"):
             rows = self._client.get(
-                self.collection, ids=[int(k) for k in keys], output_fields=["vector"]
+                self.collection,
+                ids=[int(k) for k in keys],
+                output_fields=["vector"],
+                consistency_level=STRONG,
             )
         found = {int(r["id"]): r["vector"] for r in rows}
         missing = [int(k) for k in keys if int(k) not in found]
@@ -383,7 +394,11 @@ class MilvusStore:
         with self._lock, _milvus_errors("Cannot list Milvus keys"):
             keys: list[int] = []
             iterator = self._client.query_iterator(
-                self.collection, batch_size=10_000, output_fields=["id"], filter="id >= 0"
+                self.collection,
+                batch_size=10_000,
+                output_fields=["id"],
+                filter="id >= 0",
+                consistency_level=STRONG,
             )
             try:
                 while batch := iterator.next():
@@ -394,7 +409,9 @@ class MilvusStore:
 
     def __len__(self) -> int:
         with self._lock, _milvus_errors("Cannot count Milvus vectors"):
-            result = self._client.query(self.collection, filter="", output_fields=["count(*)"])
+            result = self._client.query(
+                self.collection, filter="", output_fields=["count(*)"], consistency_level=STRONG
+            )
         return int(result[0]["count(*)"])
 
     def save(self, folder: Path) -> None:

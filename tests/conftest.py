@@ -57,6 +57,24 @@ def write(tmp_path: Path):
 
 
 @pytest.fixture(scope="session")
+def milvus_server(tmp_path_factory: pytest.TempPathFactory):
+    """A real Milvus standalone server (the `milvus` package's binary) on a free loopback
+    port, started once for the session (about 7 s): the engine a Milvus cluster runs."""
+    import socket
+
+    from milvus import default_server
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    default_server.set_base_dir(str(tmp_path_factory.mktemp("milvus-server")))
+    default_server.listen_port = port
+    default_server.start()
+    yield f"http://127.0.0.1:{port}"
+    default_server.stop()
+
+
+@pytest.fixture(scope="session")
 def real_embedder():
     """The packaged all-MiniLM-L6-v2, loaded once for the whole test run."""
     from qa.embeddings import SentenceTransformerEmbedder

@@ -1,4 +1,7 @@
-"""Vector stores: FAISS (flat, IVF, auto) and Milvus Lite, alone and behind the same API."""
+"""Vector stores: FAISS (flat, IVF, auto), Milvus Lite and a real Milvus server, alone and
+behind the same API."""
+
+import uuid
 
 import numpy as np
 import pytest
@@ -21,11 +24,16 @@ def milvus(tmp_path, dim: int = 8) -> MilvusStore:
     return MilvusStore(str(tmp_path / "milvus.db"), dim, collection="test_chunks")
 
 
-@pytest.fixture(params=["flat", "ivf", "milvus"])
+@pytest.fixture(params=["flat", "ivf", "milvus", "milvus-server"])
 def store(request, tmp_path):
-    if request.param == "milvus":
-        made = milvus(tmp_path)
+    if request.param.startswith("milvus"):
+        if request.param == "milvus":
+            made = milvus(tmp_path)
+        else:  # one server for the session: each test its own collection
+            uri = request.getfixturevalue("milvus_server")
+            made = MilvusStore(uri, 8, collection=f"test_{uuid.uuid4().hex}")
         yield made
+        made.drop()
         made.close()
     else:
         yield FaissStore(8, kind=request.param)
@@ -114,10 +122,12 @@ def test_unknown_store_settings_are_refused(setting, fake_embedder, write, tmp_p
 # --- the same API on every store --------------------------------------------------------------
 
 
-@pytest.fixture(params=["faiss", "faiss:ivf", "milvus"])
+@pytest.fixture(params=["faiss", "faiss:ivf", "milvus", "milvus-server"])
 def store_setting(request, tmp_path):
     if request.param == "milvus":
         return f"milvus:{tmp_path / 'vectors.db'}#qa_test"
+    if request.param == "milvus-server":
+        return f"milvus:{request.getfixturevalue('milvus_server')}#qa_{uuid.uuid4().hex}"
     return request.param
 
 
