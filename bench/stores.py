@@ -55,6 +55,8 @@ def rss_mb() -> float:
 
 def real_vectors(count: int, queries: int) -> tuple[np.ndarray, np.ndarray]:
     """`count` passage vectors and `queries` question vectors from the SQuAD sample (cached)."""
+    if SERVER:
+        SERVER["server"].stop()
     RESULTS.mkdir(parents=True, exist_ok=True)
     cache = RESULTS / f"real-{count}-{queries}.npz"
     if cache.is_file():
@@ -105,7 +107,34 @@ def make_store(kind: str, size: int, folder: Path) -> Any:
             index_type="IVF_FLAT" if approximate else "FLAT",
             nlist=ivf_lists(size),
         )
+    if kind == "milvus-server":  # the same engine as a cluster, on loopback
+        approximate = size >= IVF_THRESHOLD
+        return MilvusStore(
+            SERVER["uri"],
+            DIM,
+            collection=f"bench_{size}",
+            index_type="IVF_FLAT" if approximate else "FLAT",
+            nlist=ivf_lists(size),
+        )
     raise SystemExit(f"unknown store {kind}")
+
+
+SERVER: dict[str, Any] = {}  # uri and data folder of the Milvus server, once started
+
+
+def start_server(folder: Path) -> None:
+    """Start the `milvus` package's standalone server on a free loopback port."""
+    import socket
+
+    from milvus import default_server
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    default_server.set_base_dir(str(folder))
+    default_server.listen_port = port
+    default_server.start()
+    SERVER.update(uri=f"http://127.0.0.1:{port}", folder=folder, server=default_server)
 
 
 def measure(
@@ -121,7 +150,7 @@ def measure(
     else:
         for at in range(0, len(vectors), 50_000):
             store.add(keys[at : at + 50_000], vectors[at : at + 50_000])
-    if kind == "milvus-lite":
+    if kind.startswith("milvus"):
         store.wait_until_indexed()
     build = time.perf_counter() - started
     gc.collect()
@@ -146,9 +175,9 @@ def measure(
         "p95_ms": round(float(np.percentile(latencies, 95)), 2),
         "recall_at_10": round(hits / (10 * len(queries)), 4),
     }
-    if kind == "faiss-ivf" or (kind == "milvus-lite" and len(vectors) >= IVF_THRESHOLD):
+    if kind == "faiss-ivf" or (kind.startswith("milvus") and len(vectors) >= IVF_THRESHOLD):
         result["nlist"], result["nprobe"] = ivf_lists(len(vectors)), store.nprobe
-    if kind == "milvus-lite":
+    if kind.startswith("milvus"):
         store.drop()
         store.close()
     del store
@@ -163,6 +192,8 @@ def store_bytes(store: Any, folder: Path) -> int:
 
     if isinstance(store, FaissStore):
         return int(faiss.serialize_index(store._index).nbytes)
+    if store.uri.startswith("http"):
+        folder = SERVER["folder"]
     files = [p for p in folder.rglob("*") if p.is_file()]
     return sum(p.stat().st_size for p in files)
 
@@ -191,6 +222,8 @@ def main() -> int:
     real, real_queries = real_vectors(10_000, args.queries)
     rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="qa-stores-") as scratch:
+        if "milvus-server" in stores:
+            start_server(Path(scratch) / "server")
         for size in sizes:
             if size <= len(real):
                 vectors, queries, origin = real[:size], real_queries, "real text"
@@ -223,10 +256,12 @@ def main() -> int:
             f"{r['p50_ms']:>7} {r['p95_ms']:>7} {r['recall_at_10']:>9}"
         )
     print(
-        "RSS +MB: how much this process and Milvus Lite's server grew while building; "
-        "store MB: FAISS's index data, or Milvus Lite's files on disk; raw MB: the float32 "
-        "vectors themselves"
+        "RSS +MB: how much this process and Milvus Lite's server grew while building (not the "
+        "Milvus server's own process); store MB: FAISS's index data, or Milvus's files on "
+        "disk; raw MB: the float32 vectors themselves"
     )
+    if SERVER:
+        SERVER["server"].stop()
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "stores.json").write_text(json.dumps({"machine": machine, "rows": rows}, indent=2))
     return 0
