@@ -16,6 +16,7 @@ import contextlib
 import os
 import shutil
 import sys
+import threading
 import time
 from collections.abc import Generator, Iterator, Sequence
 from pathlib import Path
@@ -112,10 +113,82 @@ def add_question(message: str, history: Messages) -> tuple[str, Messages]:
     return "", [*history, {"role": "user", "content": render.render_question(message)}]
 
 
-def add_example(event: gr.SelectData, history: Messages) -> Messages:
-    """Put a clicked example question into the chat."""
-    question = render.render_question(followups.message_text(event.value))
-    return [*history, {"role": "user", "content": question}]
+# While a question is answered the Ask button says so and cannot be pressed, Enter does nothing
+# and the text typed meanwhile stays in the box: no question is taken and then lost.
+ANSWERING = "Answering…"
+_answering: set[str] = set()  # page sessions with an answer streaming now
+_answering_lock = threading.Lock()
+
+
+def _controls(busy: bool) -> tuple[Any, Any]:
+    """The Ask and New conversation buttons, disabled while an answer streams."""
+    return (
+        gr.update(value=ANSWERING if busy else "Ask", interactive=not busy),
+        gr.update(interactive=not busy),
+    )
+
+
+def ask(
+    message: str,
+    history: Messages,
+    turns: Turns,
+    k: float,
+    folder: str,
+    mode: str,
+    request: gr.Request | None = None,
+) -> Iterator[tuple[Any, Messages, Turns, Any, Any]]:
+    """Take the typed question, then answer it as `respond` does. Yields the question box, the
+    chat, the turns and the two buttons; a question sent while another is answered is not
+    taken (it stays in the box)."""
+    if not message.strip():
+        yield gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
+        return
+    cleared, history = add_question(message, history)
+    with _busy(request) as free:
+        if not free:
+            yield gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
+            return
+        yield cleared, history, turns, *_controls(True)
+        chat, after = history, turns
+        for chat, after in respond(history, turns, k, folder, mode, request):
+            yield gr.skip(), chat, after, gr.skip(), gr.skip()
+    yield gr.skip(), chat, after, *_controls(False)
+
+
+def ask_example(
+    event: gr.SelectData,
+    history: Messages,
+    turns: Turns,
+    k: float,
+    folder: str,
+    mode: str,
+    request: gr.Request | None = None,
+) -> Iterator[tuple[Any, Messages, Turns, Any, Any]]:
+    """A clicked example question, asked as if typed (the box keeps what is in it)."""
+    message = followups.message_text(event.value)
+    for _box, *rest in ask(message, history, turns, k, folder, mode, request):
+        yield gr.skip(), *rest
+
+
+@contextlib.contextmanager
+def _busy(request: gr.Request | None) -> Iterator[bool]:
+    """Marks this page session as answering; yields False when it already was."""
+    key = request.session_hash if request is not None else None
+    if key is None:
+        yield True
+        return
+    with _answering_lock:
+        if key in _answering:
+            free = False
+        else:
+            _answering.add(key)
+            free = True
+    try:
+        yield free
+    finally:
+        if free:
+            with _answering_lock:
+                _answering.discard(key)
 
 
 def new_conversation() -> tuple[Messages, Turns]:
@@ -398,13 +471,24 @@ def build_page() -> gr.Blocks:
                     use_button = gr.Button("Use this index", size="md", elem_id="use-index")
                     index_notice = gr.HTML(elem_id="index-notice")
         private: dict[str, Any] = {"api_visibility": "private"}
-        ask_events = [question.submit, send.click]
-        for trigger in ask_events:
-            trigger(
-                add_question, [question, chatbot], [question, chatbot], queue=False, **private
-            ).then(respond, [chatbot, turns, k, folder, mode], [chatbot, turns], **private)
-        chatbot.example_select(add_example, chatbot, chatbot, queue=False, **private).then(
-            respond, [chatbot, turns, k, folder, mode], [chatbot, turns], **private
+        # One event for Enter and Ask: while it runs, the page ignores both (the text stays).
+        answer_outputs = [question, chatbot, turns, send, new]
+        gr.on(
+            [question.submit, send.click],
+            ask,
+            [question, chatbot, turns, k, folder, mode],
+            answer_outputs,
+            trigger_mode="once",
+            show_progress_on=chatbot,
+            **private,
+        )
+        chatbot.example_select(
+            ask_example,
+            [chatbot, turns, k, folder, mode],
+            answer_outputs,
+            trigger_mode="once",
+            show_progress_on=chatbot,
+            **private,
         )
         new.click(new_conversation, None, [chatbot, turns], queue=False, **private)
         files.upload(

@@ -333,3 +333,80 @@ def test_files_of_other_types_or_over_the_limit_are_refused(page, tmp_path):
     shot(page, "10-refused-uploads")
     documents = page.locator("#documents").inner_text()
     assert "setup.exe" not in documents and "big.txt" not in documents
+
+
+def send(page, question: str) -> None:
+    """Type a question and press Enter, without waiting for anything."""
+    page.fill("#question textarea", question)
+    page.press("#question textarea", "Enter")
+
+
+def replies_done(page, count: int, timeout_ms: int = TIMEOUT_MS) -> None:
+    """Wait until `count` replies are complete (each ends with its sources)."""
+    page.locator("#chat .qa-reply .qa-sources").nth(count - 1).wait_for(timeout=timeout_ms)
+
+
+def questions_in_chat(page) -> list[str]:
+    return page.locator("#chat .qa-question").all_inner_texts()
+
+
+@pytest.mark.parametrize(
+    ("mode", "first", "second", "words", "timeout_ms"),
+    [
+        (
+            "Quoted from the documents",
+            "Who is Thomas West?",
+            "Where has the US embassy in Afghanistan been operating from?",
+            ("Thomas West", "Doha"),
+            TIMEOUT_MS,
+        ),
+        # The local model writes slowly on two cores: the second question is sent while it does.
+        (
+            "Written by the local model, then checked",
+            "When was the US embassy in Kabul closed?",
+            "Who is Thomas West?",
+            ("August 2021", "Thomas West"),
+            240_000,
+        ),
+    ],
+    ids=["quoted", "written"],
+)
+def test_a_question_sent_while_an_answer_streams_is_never_lost(
+    page, mode, first, second, words, timeout_ms
+):
+    from playwright.sync_api import expect
+
+    tag = mode.split()[0].lower()
+    try:
+        page.locator("#settings").get_by_text("Search settings").click()
+        page.locator("#answer-mode").get_by_text(mode).click()
+        page.locator("#settings").get_by_text("Search settings").click()
+        send(page, first)
+        # The first reply has started (its text, or "Writing…"): the second is sent now.
+        page.locator("#chat .qa-reply").first.wait_for()
+        send(page, second)
+        box, ask_button = page.locator("#question textarea"), page.locator("#ask")
+        sent_again = False
+        if mode.startswith("Written"):  # seconds of writing: surely still answering
+            # The second question is not taken, and not lost either: it waits in the box.
+            expect(ask_button).to_be_disabled()
+            expect(ask_button).to_have_text("Answering…")
+            expect(box).to_have_value(second)
+            assert questions_in_chat(page) == [first]
+            shot(page, f"11-sent-while-answering-{tag}")
+        replies_done(page, 1, timeout_ms)
+        expect(ask_button).to_be_enabled()
+        expect(ask_button).to_have_text("Ask")
+        if box.input_value() == second:  # kept in the box: the person sends it again
+            page.press("#question textarea", "Enter")
+            sent_again = True
+        replies_done(page, 2, timeout_ms)
+        assert questions_in_chat(page) == [first, second], (questions_in_chat(page), sent_again)
+        answers = page.locator("#chat .qa-reply .qa-answer").all_inner_texts()
+        assert len(answers) == 2
+        assert words[0] in answers[0] and words[1] in answers[1], answers
+        expect(box).to_have_value("")
+        shot(page, f"12-both-answered-{tag}")
+    except BaseException:
+        shot(page, f"failure-queue-{tag}")
+        raise
