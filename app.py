@@ -37,7 +37,7 @@ EXAMPLES = [
 ]
 PLACEHOLDER = (
     "**Ask about the shipped article**, *The Taliban and International Diplomacy*, "
-    "or add your own documents on the right."
+    "or add your own documents under **Add documents**."
 )
 STREAM_SECONDS = 0.6  # the whole answer appears over this time, word by word
 Messages = list[dict[str, Any]]
@@ -48,15 +48,36 @@ THEME = gr.themes.Default(
     primary_hue="indigo",
     font=["system-ui", "-apple-system", "Segoe UI", "Roboto", "sans-serif"],
     font_mono=["ui-monospace", "SFMono-Regular", "Menlo", "monospace"],
+).set(
+    # Every text at least 4.5:1 against its background (WCAG AA): the theme's greys are fainter.
+    body_text_color_subdued="*neutral_600",
+    body_text_color_subdued_dark="*neutral_300",
+    input_placeholder_color="*neutral_500",
+    input_placeholder_color_dark="*neutral_400",
+    button_primary_background_fill="*primary_600",
+    button_primary_background_fill_hover="*primary_700",
+    button_primary_background_fill_dark="*primary_600",
+    button_primary_background_fill_hover_dark="*primary_700",
+    input_border_color_focus="*primary_600",
+    input_border_color_focus_dark="*primary_400",
 )
 CSS = """
+:root { --qa-accent-text: #4338ca; }
+.dark { --qa-accent-text: #c7d2fe; }
+#intro h1 { font-size: 1.5rem; margin-bottom: 4px; }
 #intro p { color: var(--body-text-color-subdued); margin-top: -4px; }
+#question textarea:focus-visible, #question textarea:focus { outline: 3px solid
+  var(--qa-accent-text) !important; outline-offset: 1px; }
+:is(button, a, input, summary):focus-visible { outline: 3px solid var(--qa-accent-text);
+  outline-offset: 2px; }
+#chat .prose.chatbot.md { opacity: 1; }  /* gradio fades every message to 0.8 */
 .qa-reply { line-height: 1.55; }
 .qa-answer { font-size: 1.02rem; }
 .qa-short { font-size: 1.25rem; margin-bottom: 0.35rem; }
 .qa-refusal { font-style: italic; }
 .qa-marker { font-weight: 600; text-decoration: none !important; padding: 0 3px; border-radius: 4px;
-  background: var(--color-accent-soft); color: var(--color-accent) !important; cursor: pointer; }
+  background: var(--color-accent-soft); color: var(--qa-accent-text) !important;
+  cursor: pointer; }
 .qa-note { margin-top: 8px; font-size: 0.85rem; color: var(--body-text-color-subdued); }
 .qa-sources { margin-top: 12px; display: flex; flex-direction: column; gap: 8px; }
 .qa-heading { font-size: 0.75rem; font-weight: 600; text-transform: uppercase;
@@ -67,7 +88,7 @@ CSS = """
 .qa-source.qa-flash { box-shadow: 0 0 0 3px var(--color-accent); }
 .qa-head { font-size: 0.85rem; margin-bottom: 4px; display: flex; gap: 6px; flex-wrap: wrap;
   align-items: baseline; }
-.qa-n { font-weight: 700; color: var(--color-accent); }
+.qa-n { font-weight: 700; color: var(--qa-accent-text); }
 .qa-doc { font-weight: 600; overflow-wrap: anywhere; }
 .qa-loc { color: var(--body-text-color-subdued); font-size: 0.85rem; }
 .qa-passage { font-size: 0.9rem; color: var(--body-text-color-subdued); }
@@ -86,6 +107,9 @@ CSS = """
 """
 
 # A marker [n] scrolls to its source card (in its own reply) and flashes it.
+# After each question the chat shows the question and the start of its answer, not the end of
+# the sources (the chat's own autoscroll is off): on a phone the answer stays in view.
+# Each message gets a readable label for screen readers (gradio's is the message's HTML).
 HEAD = """<script>
 document.addEventListener("click", (event) => {
   const marker = event.target.closest && event.target.closest("a.qa-marker");
@@ -100,6 +124,46 @@ document.addEventListener("click", (event) => {
   card.classList.add("qa-flash");
   setTimeout(() => card.classList.remove("qa-flash"), 1500);
 }, true);
+(() => {
+  let seen = "", queued = false;
+  const scroller = (el) => {
+    for (let e = el.parentElement; e; e = e.parentElement) {
+      const y = getComputedStyle(e).overflowY;
+      if ((y === "auto" || y === "scroll") && e.scrollHeight > e.clientHeight) return e;
+    }
+    return null;
+  };
+  const label = (el) => {
+    const which = el.querySelector(".qa-question") ? "Question" : "Answer";
+    const text = el.textContent.replace(/\\s+/g, " ").trim();
+    const wanted = `${which}: ${text.length > 200 ? text.slice(0, 200) + "…" : text}`;
+    if (el.getAttribute("aria-label") !== wanted) el.setAttribute("aria-label", wanted);
+  };
+  const update = () => {
+    queued = false;
+    const chat = document.getElementById("chat");
+    if (!chat) return;
+    chat.querySelectorAll("[aria-label]").forEach((el) => {
+      if (el.querySelector(".qa-question, .qa-reply")) label(el);
+    });
+    const questions = chat.querySelectorAll(".qa-question");
+    const replies = chat.querySelectorAll(".qa-reply");
+    const reply = replies[replies.length - 1];
+    const sig = `${questions.length}/${replies.length}/${reply ? reply.textContent.length : 0}`;
+    if (sig === seen || !questions.length) return;
+    seen = sig;
+    const question = questions[questions.length - 1];
+    const box = scroller(question);
+    if (!box) return;
+    const bottom = box.scrollHeight - box.clientHeight;
+    const top = question.getBoundingClientRect().top - box.getBoundingClientRect().top
+      + box.scrollTop - 12;
+    box.scrollTop = Math.min(bottom, Math.max(0, top));
+  };
+  new MutationObserver(() => {
+    if (!queued) { queued = true; requestAnimationFrame(update); }
+  }).observe(document.documentElement, {subtree: true, childList: true, characterData: true});
+})();
 </script>"""
 
 
@@ -128,7 +192,7 @@ def _controls(busy: bool) -> tuple[Any, Any]:
     )
 
 
-def ask(
+def answer_typed(
     message: str,
     history: Messages,
     turns: Turns,
@@ -155,7 +219,7 @@ def ask(
     yield gr.skip(), chat, after, *_controls(False)
 
 
-def ask_example(
+def answer_example(
     event: gr.SelectData,
     history: Messages,
     turns: Turns,
@@ -166,7 +230,7 @@ def ask_example(
 ) -> Iterator[tuple[Any, Messages, Turns, Any, Any]]:
     """A clicked example question, asked as if typed (the box keeps what is in it)."""
     message = followups.message_text(event.value)
-    for _box, *rest in ask(message, history, turns, k, folder, mode, request):
+    for _box, *rest in answer_typed(message, history, turns, k, folder, mode, request):
         yield gr.skip(), *rest
 
 
@@ -405,7 +469,7 @@ def build_page() -> gr.Blocks:
         folder = gr.State(start)
         turns = gr.State([])  # this page's conversation: questions and their Answers
         gr.Markdown(
-            "## Ask your documents\n"
+            "# Ask your documents\n"
             "Answers quote the documents word for word (or, in Search settings, are written by a "
             "local model and checked sentence by sentence). Each **[n]** leads to the passage "
             "it came from. Nothing leaves this computer.",
@@ -421,10 +485,12 @@ def build_page() -> gr.Blocks:
                     latex_delimiters=[],
                     feedback_options=None,
                     buttons=["copy_all"],
+                    autoscroll=False,  # HEAD scrolls to the answer's start instead
                     elem_id="chat",
                 )
                 with gr.Row(equal_height=True):
                     question = gr.Textbox(
+                        label="Your question",
                         placeholder="Ask a question… (Enter to send)",
                         show_label=False,
                         container=False,
@@ -475,7 +541,7 @@ def build_page() -> gr.Blocks:
         answer_outputs = [question, chatbot, turns, send, new]
         gr.on(
             [question.submit, send.click],
-            ask,
+            answer_typed,
             [question, chatbot, turns, k, folder, mode],
             answer_outputs,
             trigger_mode="once",
@@ -483,7 +549,7 @@ def build_page() -> gr.Blocks:
             **private,
         )
         chatbot.example_select(
-            ask_example,
+            answer_example,
             [chatbot, turns, k, folder, mode],
             answer_outputs,
             trigger_mode="once",

@@ -410,3 +410,59 @@ def test_a_question_sent_while_an_answer_streams_is_never_lost(
     except BaseException:
         shot(page, f"failure-queue-{tag}")
         raise
+
+
+# What keeps a person who uses a keyboard or a screen reader, or sees less contrast, out.
+BLOCKING = ("serious", "critical")
+
+
+def axe_violations(page) -> list[str]:
+    """axe-core's serious and critical findings on the page as it is, one line each."""
+    from axe_playwright_python.sync_playwright import Axe  # a dev dependency
+
+    results = Axe().run(page)
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} -- "
+        + "; ".join(" ".join(n["target"]) for n in v["nodes"][:5])
+        for v in results.response["violations"]
+        if v["impact"] in BLOCKING
+    ]
+
+
+def test_the_page_is_accessible_after_an_answer(page):
+    try:
+        page_is_accessible(page)
+    except BaseException:
+        shot(page, "failure-accessible")
+        raise
+
+
+def page_is_accessible(page) -> None:
+    page.locator("#documents", has_text="taliban-and-international-diplomacy.txt").wait_for()
+    assert page.locator("h1").all_inner_texts() == ["Ask your documents"]
+    # The question box is named for what it is, and shows where the keyboard is.
+    box = page.get_by_role("textbox", name="Your question")
+    assert box.count() == 1
+    page.locator("#ask").focus()
+    unfocused = box.evaluate("(el) => getComputedStyle(el).outlineStyle")
+    box.focus()
+    focused = box.evaluate(
+        "(el) => [getComputedStyle(el).outlineStyle, getComputedStyle(el).outlineWidth]"
+    )
+    assert unfocused == "none" and focused[0] != "none" and float(focused[1][:-2]) >= 2, (
+        unfocused,
+        focused,
+    )
+    ask(page, "Who is Thomas West?")
+    shot(page, "13-accessible-answer")
+    assert axe_violations(page) == []
+    # A screen reader names each message by its words, not by its HTML.
+    labels = page.locator("#chat [aria-label]").evaluate_all(
+        "(els) => els.map((el) => el.getAttribute('aria-label'))"
+    )
+    assert "Question: Who is Thomas West?" in labels, labels
+    assert any(a.startswith("Answer: ") and "Thomas West" in a for a in labels), labels
+    assert not any("<" in a for a in labels), labels
+    # A refusal, with its closest passages, too.
+    ask(page, "What is the boiling point of mercury?")
+    assert axe_violations(page) == []
