@@ -103,6 +103,14 @@ CSS = """
 #chat .example { border: 1px solid var(--border-color-primary); border-radius: 8px;
   background: var(--background-fill-secondary); }
 #chat .example:hover { border-color: var(--color-accent); }
+@media (max-width: 640px) {  /* a phone: the chat, the box and Ask fit on the screen */
+  #intro h1 { font-size: 1.3rem; }
+  #intro p { font-size: 0.85rem; line-height: 1.4; }
+  #chat { height: max(300px, calc(100svh - 300px)) !important; }
+  #ask-row { flex-wrap: nowrap; }
+  #ask-row > * { min-width: 0 !important; }
+  #ask { flex: 0 0 auto; min-width: 76px !important; width: auto; }
+}
 #chat .placeholder { padding: 0 32px; text-align: center; color: var(--body-text-color-subdued); }
 """
 
@@ -488,7 +496,7 @@ def build_page() -> gr.Blocks:
                     autoscroll=False,  # HEAD scrolls to the answer's start instead
                     elem_id="chat",
                 )
-                with gr.Row(equal_height=True):
+                with gr.Row(equal_height=True, elem_id="ask-row"):
                     question = gr.Textbox(
                         label="Your question",
                         placeholder="Ask a question… (Enter to send)",

@@ -466,3 +466,53 @@ def page_is_accessible(page) -> None:
     # A refusal, with its closest passages, too.
     ask(page, "What is the boiling point of mercury?")
     assert axe_violations(page) == []
+
+
+PHONE = {"width": 390, "height": 844}
+IN_VIEW = """(el) => { const r = el.getBoundingClientRect();
+  return [r.top, r.bottom, r.left, r.right, innerWidth, innerHeight]; }"""
+
+
+def visible_in_viewport(locator) -> bool:
+    top, bottom, left, right, width, height = locator.evaluate(IN_VIEW)
+    return top >= 0 and bottom <= height and left >= 0 and right <= width and bottom > top
+
+
+def answer_start_in_view(reply) -> bool:
+    """Whether the first line of this reply's answer shows, in the chat and on the screen."""
+    return reply.locator(".qa-answer").evaluate(
+        """(el) => { const r = el.getBoundingClientRect();
+          let box = el.parentElement;
+          while (box && !(['auto', 'scroll'].includes(getComputedStyle(box).overflowY)
+                          && box.scrollHeight > box.clientHeight)) box = box.parentElement;
+          const b = box ? box.getBoundingClientRect() : {top: 0, bottom: innerHeight};
+          const line = r.top + 20;
+          return r.top >= Math.max(b.top, 0) - 1 && line <= Math.min(b.bottom, innerHeight); }"""
+    )
+
+
+def test_on_a_phone_the_answer_and_the_question_box_stay_in_view(page):
+    try:
+        on_a_phone(page)
+    except BaseException:
+        shot(page, "failure-phone")
+        raise
+
+
+def on_a_phone(page) -> None:
+    page.set_viewport_size(PHONE)
+    page.reload()
+    page.locator("#documents", has_text="taliban-and-international-diplomacy.txt").wait_for()
+    box, ask_button = page.locator("#question textarea"), page.locator("#ask")
+    # On opening, the box and Ask show without scrolling.
+    assert visible_in_viewport(box) and visible_in_viewport(ask_button)
+    page.screenshot(path=str(SCREENSHOTS / "14-phone-empty.png"))
+    for n, question in enumerate(
+        ["Who is Thomas West?", "What did he say about humanitarian aid?"], start=1
+    ):
+        reply = ask(page, question)
+        page.wait_for_timeout(300)  # any scrolling after the last update has happened
+        assert answer_start_in_view(reply), f"answer {n} is out of view"
+        assert visible_in_viewport(box) and visible_in_viewport(ask_button)
+        page.screenshot(path=str(SCREENSHOTS / f"15-phone-answer-{n}.png"))
+    shot(page, "16-phone-whole-page")
