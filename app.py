@@ -79,6 +79,12 @@ CSS = """
   background: var(--color-accent-soft); color: var(--qa-accent-text) !important;
   cursor: pointer; }
 .qa-note { margin-top: 8px; font-size: 0.85rem; color: var(--body-text-color-subdued); }
+.qa-fold > summary { cursor: pointer; }
+.qa-fold[open] > summary { margin-bottom: 8px; }
+.qa-fold .qa-source + .qa-source { margin-top: 8px; }
+.qa-removed ul { margin: 4px 0 0; padding-left: 1.2em; }
+.qa-removed li { margin-top: 4px; }
+.qa-rejected { color: var(--body-text-color-subdued); }
 .qa-sources { margin-top: 12px; display: flex; flex-direction: column; gap: 8px; }
 .qa-heading { font-size: 0.75rem; font-weight: 600; text-transform: uppercase;
   letter-spacing: .05em; color: var(--body-text-color-subdued); }

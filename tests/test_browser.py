@@ -406,6 +406,11 @@ def test_a_question_sent_while_an_answer_streams_is_never_lost(
         assert len(answers) == 2
         assert words[0] in answers[0] and words[1] in answers[1], answers
         expect(box).to_have_value("")
+        # What the model wrote and the checks removed is never shown as if it were content.
+        notes = " ".join(n for n in page.locator("#chat .qa-note").all_inner_texts() if n.strip())
+        assert "Removed a sentence no passage supports (" not in notes, notes
+        for rejected in page.locator("#chat .qa-rejected").all():
+            assert not rejected.is_visible()  # folded, under its one-line count
         shot(page, f"12-both-answered-{tag}")
     except BaseException:
         shot(page, f"failure-queue-{tag}")
@@ -464,7 +469,16 @@ def page_is_accessible(page) -> None:
     assert any(a.startswith("Answer: ") and "Thomas West" in a for a in labels), labels
     assert not any("<" in a for a in labels), labels
     # A refusal, with its closest passages, too.
-    ask(page, "What is the boiling point of mercury?")
+    refusal = ask(page, "What is the boiling point of mercury?")
+    assert "qa-refusal" in refusal.locator(".qa-answer").get_attribute("class")
+    assert axe_violations(page) == []
+    # At most two closest passages, folded until asked for.
+    closest = refusal.locator("details.qa-fold")
+    cards = closest.locator(".qa-source")
+    assert 1 <= cards.count() <= 2 and not cards.first.is_visible()
+    closest.locator("summary", has_text="Closest passages").click()
+    assert cards.first.is_visible()
+    shot(page, "17-refusal-closest-opened")
     assert axe_violations(page) == []
 
 
