@@ -72,6 +72,14 @@ CSS = """
   outline-offset: 2px; }
 #chat .prose.chatbot.md { opacity: 1; }  /* gradio fades every message to 0.8 */
 .qa-reply { line-height: 1.55; }
+#chat .qa-question { max-height: 7.6em; overflow-y: auto; overflow-wrap: anywhere; }
+#chat .qa-question.qa-folded { position: relative; overflow: hidden; cursor: pointer; }
+#chat .qa-question.qa-open { max-height: none; padding-bottom: 1.6em; }
+#chat .qa-question.qa-folded::after { content: "Show the whole question ▾"; position: absolute;
+  left: 0; right: 0; bottom: 0; padding: 1.2em 4px 0; text-align: right; font-weight: 600;
+  color: var(--qa-accent-text); background: linear-gradient(rgba(255, 255, 255, 0),
+  var(--color-accent-soft) 55%); }
+#chat .qa-question.qa-open::after { content: "Fold the question ▴"; }
 .qa-answer { font-size: 1.02rem; }
 .qa-short { font-size: 1.25rem; margin-bottom: 0.35rem; }
 .qa-refusal { font-style: italic; }
@@ -153,6 +161,22 @@ document.addEventListener("click", (event) => {
     const wanted = `${which}: ${text.length > 200 ? text.slice(0, 200) + "…" : text}`;
     if (el.getAttribute("aria-label") !== wanted) el.setAttribute("aria-label", wanted);
   };
+  // A long question shows its first lines; a click or Enter shows all of it, and folds it back.
+  const fold = (q) => {
+    if (q.scrollHeight <= q.clientHeight + 2) return;
+    q.classList.add("qa-folded");
+    q.setAttribute("role", "button");
+    q.setAttribute("tabindex", "0");
+    q.setAttribute("aria-expanded", "false");
+    const toggle = (event) => {
+      if (event.type === "keydown" && event.key !== "Enter" && event.key !== " ") return;
+      event.preventDefault();
+      event.stopPropagation();
+      q.setAttribute("aria-expanded", String(q.classList.toggle("qa-open")));
+    };
+    q.addEventListener("click", toggle);
+    q.addEventListener("keydown", toggle);
+  };
   const update = () => {
     queued = false;
     const chat = document.getElementById("chat");
@@ -160,6 +184,7 @@ document.addEventListener("click", (event) => {
     chat.querySelectorAll("[aria-label]").forEach((el) => {
       if (el.querySelector(".qa-question, .qa-reply")) label(el);
     });
+    chat.querySelectorAll(".qa-question:not(.qa-folded)").forEach(fold);
     const questions = chat.querySelectorAll(".qa-question");
     const replies = chat.querySelectorAll(".qa-reply");
     const reply = replies[replies.length - 1];
@@ -508,6 +533,8 @@ def build_page() -> gr.Blocks:
                         placeholder="Ask a question… (Enter to send)",
                         show_label=False,
                         container=False,
+                        lines=1,
+                        max_lines=5,  # it grows to five lines, then scrolls
                         scale=6,
                         autofocus=True,
                         elem_id="question",

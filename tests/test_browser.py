@@ -530,3 +530,48 @@ def on_a_phone(page) -> None:
         assert visible_in_viewport(box) and visible_in_viewport(ask_button)
         page.screenshot(path=str(SCREENSHOTS / f"15-phone-answer-{n}.png"))
     shot(page, "16-phone-whole-page")
+
+
+LONG = (
+    "I have been reading about the diplomatic situation for a while and I would like to know "
+    "more. " * 30 + "Who is Thomas West?"
+)
+
+
+def test_a_long_question_keeps_the_box_and_the_chat_in_shape(page):
+    try:
+        long_question(page)
+    except BaseException:
+        shot(page, "failure-long-question")
+        raise
+
+
+def long_question(page) -> None:
+    page.locator("#documents", has_text="taliban-and-international-diplomacy.txt").wait_for()
+    box, ask_button = page.locator("#question textarea"), page.locator("#ask")
+    one_line = box.bounding_box()["height"]
+    page.fill("#question textarea", "A question\nover\nseveral\nlines")
+    grown = box.bounding_box()["height"]
+    assert grown > 2 * one_line  # the box grows with what is typed...
+    page.fill("#question textarea", LONG)
+    page.wait_for_timeout(200)
+    tall = box.bounding_box()["height"]
+    assert tall < 8 * one_line  # ...to a few lines, then scrolls
+    assert box.evaluate("(el) => el.scrollHeight > el.clientHeight + 20")
+    assert ask_button.bounding_box()["height"] < 8 * one_line and ask_button.inner_text() == "Ask"
+    shot(page, "18-long-question-typed")
+    page.press("#question textarea", "Enter")
+    page.locator("#chat .qa-reply .qa-sources").first.wait_for()
+    question = page.locator("#chat .qa-question")
+    folded = question.bounding_box()["height"]
+    assert folded < 250, folded  # its first lines, not the whole of it
+    assert question.get_attribute("aria-expanded") == "false"
+    shot(page, "19-long-question-folded")
+    question.click()
+    assert question.get_attribute("aria-expanded") == "true"
+    assert question.bounding_box()["height"] > 2 * folded  # all of it, on request
+    assert "Who is Thomas West?" in question.inner_text()
+    shot(page, "20-long-question-unfolded")
+    question.press("Enter")  # the keyboard folds it back
+    assert question.get_attribute("aria-expanded") == "false"
+    assert axe_violations(page) == []
