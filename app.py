@@ -255,7 +255,7 @@ def answer_typed(
         chat, after = history, turns
         for chat, after in respond(history, turns, k, folder, mode, request):
             yield gr.skip(), chat, after, gr.skip(), gr.skip()
-    yield gr.skip(), chat, after, *_controls(False)
+        yield gr.skip(), chat, after, *_controls(False)
 
 
 def answer_example(
@@ -578,14 +578,15 @@ def build_page() -> gr.Blocks:
                     use_button = gr.Button("Use this index", size="md", elem_id="use-index")
                     index_notice = gr.HTML(elem_id="index-notice")
         private: dict[str, Any] = {"api_visibility": "private"}
-        # One event for Enter and Ask: while it runs, the page ignores both (the text stays).
+        # Enter and Ask: while this session has an answer streaming, a question sent is not
+        # taken (answer_typed leaves it in the box), whichever way it was sent.
         answer_outputs = [question, chatbot, turns, send, new]
         gr.on(
             [question.submit, send.click],
             answer_typed,
             [question, chatbot, turns, k, folder, mode],
             answer_outputs,
-            trigger_mode="once",
+            trigger_mode="multiple",
             show_progress_on=chatbot,
             **private,
         )
@@ -593,7 +594,7 @@ def build_page() -> gr.Blocks:
             answer_example,
             [chatbot, turns, k, folder, mode],
             answer_outputs,
-            trigger_mode="once",
+            trigger_mode="multiple",
             show_progress_on=chatbot,
             **private,
         )

@@ -104,6 +104,8 @@ def ask(page, question: str) -> object:
     page.fill("#question textarea", question)
     page.press("#question textarea", "Enter")
     page.locator("#chat .qa-reply .qa-sources").nth(done).wait_for()
+    # The reply is complete, and Ask takes the next question.
+    page.locator("#ask:not([disabled])", has_text="Ask").wait_for()
     return page.locator("#chat .qa-reply").nth(done)
 
 
