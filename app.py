@@ -120,6 +120,7 @@ CSS = """
 @media (max-width: 640px) {  /* a phone: the chat, the box and Ask fit on the screen */
   #intro h1 { font-size: 1.3rem; }
   #intro p { font-size: 0.85rem; line-height: 1.4; }
+  .qa-short { font-size: 1.1rem; }
   #chat { height: max(300px, calc(100svh - 300px)) !important; }
   #ask-row { flex-wrap: nowrap; }
   #ask-row > * { min-width: 0 !important; }

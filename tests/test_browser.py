@@ -532,6 +532,14 @@ def on_a_phone(page) -> None:
         assert visible_in_viewport(box) and visible_in_viewport(ask_button)
         page.screenshot(path=str(SCREENSHOTS / f"15-phone-answer-{n}.png"))
     shot(page, "16-phone-whole-page")
+    # A refusal fits too: its closest passages stay folded under it.
+    refusal = ask(page, "What is the boiling point of mercury?")
+    page.wait_for_timeout(300)
+    assert answer_start_in_view(refusal)
+    assert not refusal.locator("details.qa-fold .qa-source").first.is_visible()
+    assert visible_in_viewport(box) and visible_in_viewport(ask_button)
+    page.screenshot(path=str(SCREENSHOTS / "15-phone-refusal.png"))
+    assert axe_violations(page) == []
 
 
 LONG = (
