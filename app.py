@@ -70,6 +70,7 @@ CSS = """
   var(--qa-accent-text) !important; outline-offset: 1px; }
 :is(button, a, input, summary):focus-visible { outline: 3px solid var(--qa-accent-text);
   outline-offset: 2px; }
+#ask { transition: none; }  /* ready to send the moment the answer is done, not 0.2 s later */
 #chat .prose.chatbot.md { opacity: 1; }  /* gradio fades every message to 0.8 */
 .qa-reply { line-height: 1.55; }
 #chat .qa-question { max-height: 7.6em; overflow-y: auto; overflow-wrap: anywhere; }

@@ -445,6 +445,8 @@ def test_the_page_is_accessible_after_an_answer(page):
 
 
 def page_is_accessible(page) -> None:
+    from playwright.sync_api import expect
+
     page.locator("#documents", has_text="taliban-and-international-diplomacy.txt").wait_for()
     assert page.locator("h1").all_inner_texts() == ["Ask your documents"]
     # The question box is named for what it is, and shows where the keyboard is.
@@ -464,6 +466,7 @@ def page_is_accessible(page) -> None:
     shot(page, "13-accessible-answer")
     assert axe_violations(page) == []
     # A screen reader names each message by its words, not by its HTML.
+    expect(page.locator("#chat [aria-label='Question: Who is Thomas West?']")).to_have_count(1)
     labels = page.locator("#chat [aria-label]").evaluate_all(
         "(els) => els.map((el) => el.getAttribute('aria-label'))"
     )
@@ -477,9 +480,10 @@ def page_is_accessible(page) -> None:
     # At most two closest passages, folded until asked for.
     closest = refusal.locator("details.qa-fold")
     cards = closest.locator(".qa-source")
-    assert 1 <= cards.count() <= 2 and not cards.first.is_visible()
+    assert 1 <= cards.count() <= 2, cards.count()
+    expect(cards.first).to_be_hidden()
     closest.locator("summary", has_text="Closest passages").click()
-    assert cards.first.is_visible()
+    expect(cards.first).to_be_visible()
     shot(page, "17-refusal-closest-opened")
     assert axe_violations(page) == []
 
