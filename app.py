@@ -16,6 +16,7 @@ import contextlib
 import os
 import shutil
 import sys
+import threading
 import time
 from collections.abc import Generator, Iterator, Sequence
 from pathlib import Path
@@ -36,7 +37,7 @@ EXAMPLES = [
 ]
 PLACEHOLDER = (
     "**Ask about the shipped article**, *The Taliban and International Diplomacy*, "
-    "or add your own documents on the right."
+    "or add your own documents under **Add documents**."
 )
 STREAM_SECONDS = 0.6  # the whole answer appears over this time, word by word
 Messages = list[dict[str, Any]]
@@ -47,16 +48,52 @@ THEME = gr.themes.Default(
     primary_hue="indigo",
     font=["system-ui", "-apple-system", "Segoe UI", "Roboto", "sans-serif"],
     font_mono=["ui-monospace", "SFMono-Regular", "Menlo", "monospace"],
+).set(
+    # Every text at least 4.5:1 against its background (WCAG AA): the theme's greys are fainter.
+    body_text_color_subdued="*neutral_600",
+    body_text_color_subdued_dark="*neutral_300",
+    input_placeholder_color="*neutral_500",
+    input_placeholder_color_dark="*neutral_400",
+    button_primary_background_fill="*primary_600",
+    button_primary_background_fill_hover="*primary_700",
+    button_primary_background_fill_dark="*primary_600",
+    button_primary_background_fill_hover_dark="*primary_700",
+    input_border_color_focus="*primary_600",
+    input_border_color_focus_dark="*primary_400",
 )
 CSS = """
+:root { --qa-accent-text: #4338ca; }
+.dark { --qa-accent-text: #c7d2fe; }
+#intro h1 { font-size: 1.5rem; margin-bottom: 4px; }
 #intro p { color: var(--body-text-color-subdued); margin-top: -4px; }
+#question textarea:focus-visible, #question textarea:focus { outline: 3px solid
+  var(--qa-accent-text) !important; outline-offset: 1px; }
+:is(button, a, input, summary):focus-visible { outline: 3px solid var(--qa-accent-text);
+  outline-offset: 2px; }
+#ask { transition: none; }  /* ready to send the moment the answer is done, not 0.2 s later */
+#chat .prose.chatbot.md { opacity: 1; }  /* gradio fades every message to 0.8 */
 .qa-reply { line-height: 1.55; }
+#chat .qa-question { max-height: 7.6em; overflow-y: auto; overflow-wrap: anywhere; }
+#chat .qa-question.qa-folded { position: relative; overflow: hidden; cursor: pointer; }
+#chat .qa-question.qa-open { max-height: none; padding-bottom: 1.6em; }
+#chat .qa-question.qa-folded::after { content: "Show the whole question ▾"; position: absolute;
+  left: 0; right: 0; bottom: 0; padding: 1.2em 4px 0; text-align: right; font-weight: 600;
+  color: var(--qa-accent-text); background: linear-gradient(rgba(255, 255, 255, 0),
+  var(--color-accent-soft) 55%); }
+#chat .qa-question.qa-open::after { content: "Fold the question ▴"; }
 .qa-answer { font-size: 1.02rem; }
 .qa-short { font-size: 1.25rem; margin-bottom: 0.35rem; }
 .qa-refusal { font-style: italic; }
 .qa-marker { font-weight: 600; text-decoration: none !important; padding: 0 3px; border-radius: 4px;
-  background: var(--color-accent-soft); color: var(--color-accent) !important; cursor: pointer; }
+  background: var(--color-accent-soft); color: var(--qa-accent-text) !important;
+  cursor: pointer; }
 .qa-note { margin-top: 8px; font-size: 0.85rem; color: var(--body-text-color-subdued); }
+.qa-fold > summary { cursor: pointer; }
+.qa-fold[open] > summary { margin-bottom: 8px; }
+.qa-fold .qa-source + .qa-source { margin-top: 8px; }
+.qa-removed ul { margin: 4px 0 0; padding-left: 1.2em; }
+.qa-removed li { margin-top: 4px; }
+.qa-rejected { color: var(--body-text-color-subdued); }
 .qa-sources { margin-top: 12px; display: flex; flex-direction: column; gap: 8px; }
 .qa-heading { font-size: 0.75rem; font-weight: 600; text-transform: uppercase;
   letter-spacing: .05em; color: var(--body-text-color-subdued); }
@@ -66,7 +103,7 @@ CSS = """
 .qa-source.qa-flash { box-shadow: 0 0 0 3px var(--color-accent); }
 .qa-head { font-size: 0.85rem; margin-bottom: 4px; display: flex; gap: 6px; flex-wrap: wrap;
   align-items: baseline; }
-.qa-n { font-weight: 700; color: var(--color-accent); }
+.qa-n { font-weight: 700; color: var(--qa-accent-text); }
 .qa-doc { font-weight: 600; overflow-wrap: anywhere; }
 .qa-loc { color: var(--body-text-color-subdued); font-size: 0.85rem; }
 .qa-passage { font-size: 0.9rem; color: var(--body-text-color-subdued); }
@@ -81,10 +118,22 @@ CSS = """
 #chat .example { border: 1px solid var(--border-color-primary); border-radius: 8px;
   background: var(--background-fill-secondary); }
 #chat .example:hover { border-color: var(--color-accent); }
+@media (max-width: 640px) {  /* a phone: the chat, the box and Ask fit on the screen */
+  #intro h1 { font-size: 1.3rem; }
+  #intro p { font-size: 0.85rem; line-height: 1.4; }
+  .qa-short { font-size: 1.1rem; }
+  #chat { height: max(300px, calc(100svh - 300px)) !important; }
+  #ask-row { flex-wrap: nowrap; }
+  #ask-row > * { min-width: 0 !important; }
+  #ask { flex: 0 0 auto; min-width: 76px !important; width: auto; }
+}
 #chat .placeholder { padding: 0 32px; text-align: center; color: var(--body-text-color-subdued); }
 """
 
 # A marker [n] scrolls to its source card (in its own reply) and flashes it.
+# After each question the chat shows the question and the start of its answer, not the end of
+# the sources (the chat's own autoscroll is off): on a phone the answer stays in view.
+# Each message gets a readable label for screen readers (gradio's is the message's HTML).
 HEAD = """<script>
 document.addEventListener("click", (event) => {
   const marker = event.target.closest && event.target.closest("a.qa-marker");
@@ -99,6 +148,63 @@ document.addEventListener("click", (event) => {
   card.classList.add("qa-flash");
   setTimeout(() => card.classList.remove("qa-flash"), 1500);
 }, true);
+(() => {
+  let seen = "", queued = false;
+  const scroller = (el) => {
+    for (let e = el.parentElement; e; e = e.parentElement) {
+      const y = getComputedStyle(e).overflowY;
+      if ((y === "auto" || y === "scroll") && e.scrollHeight > e.clientHeight) return e;
+    }
+    return null;
+  };
+  const label = (el) => {
+    const which = el.querySelector(".qa-question") ? "Question" : "Answer";
+    const text = el.textContent.replace(/\\s+/g, " ").trim();
+    const wanted = `${which}: ${text.length > 200 ? text.slice(0, 200) + "…" : text}`;
+    if (el.getAttribute("aria-label") !== wanted) el.setAttribute("aria-label", wanted);
+  };
+  // A long question shows its first lines; a click or Enter shows all of it, and folds it back.
+  const fold = (q) => {
+    if (q.scrollHeight <= q.clientHeight + 2) return;
+    q.classList.add("qa-folded");
+    q.setAttribute("role", "button");
+    q.setAttribute("tabindex", "0");
+    q.setAttribute("aria-expanded", "false");
+    const toggle = (event) => {
+      if (event.type === "keydown" && event.key !== "Enter" && event.key !== " ") return;
+      event.preventDefault();
+      event.stopPropagation();
+      q.setAttribute("aria-expanded", String(q.classList.toggle("qa-open")));
+    };
+    q.addEventListener("click", toggle);
+    q.addEventListener("keydown", toggle);
+  };
+  const update = () => {
+    queued = false;
+    const chat = document.getElementById("chat");
+    if (!chat) return;
+    chat.querySelectorAll("[aria-label]").forEach((el) => {
+      if (el.querySelector(".qa-question, .qa-reply")) label(el);
+    });
+    chat.querySelectorAll(".qa-question:not(.qa-folded)").forEach(fold);
+    const questions = chat.querySelectorAll(".qa-question");
+    const replies = chat.querySelectorAll(".qa-reply");
+    const reply = replies[replies.length - 1];
+    const sig = `${questions.length}/${replies.length}/${reply ? reply.textContent.length : 0}`;
+    if (sig === seen || !questions.length) return;
+    seen = sig;
+    const question = questions[questions.length - 1];
+    const box = scroller(question);
+    if (!box) return;
+    const bottom = box.scrollHeight - box.clientHeight;
+    const top = question.getBoundingClientRect().top - box.getBoundingClientRect().top
+      + box.scrollTop - 12;
+    box.scrollTop = Math.min(bottom, Math.max(0, top));
+  };
+  new MutationObserver(() => {
+    if (!queued) { queued = true; requestAnimationFrame(update); }
+  }).observe(document.documentElement, {subtree: true, childList: true, characterData: true});
+})();
 </script>"""
 
 
@@ -112,10 +218,82 @@ def add_question(message: str, history: Messages) -> tuple[str, Messages]:
     return "", [*history, {"role": "user", "content": render.render_question(message)}]
 
 
-def add_example(event: gr.SelectData, history: Messages) -> Messages:
-    """Put a clicked example question into the chat."""
-    question = render.render_question(followups.message_text(event.value))
-    return [*history, {"role": "user", "content": question}]
+# While a question is answered the Ask button says so and cannot be pressed, Enter does nothing
+# and the text typed meanwhile stays in the box: no question is taken and then lost.
+ANSWERING = "Answering…"
+_answering: set[str] = set()  # page sessions with an answer streaming now
+_answering_lock = threading.Lock()
+
+
+def _controls(busy: bool) -> tuple[Any, Any]:
+    """The Ask and New conversation buttons, disabled while an answer streams."""
+    return (
+        gr.update(value=ANSWERING if busy else "Ask", interactive=not busy),
+        gr.update(interactive=not busy),
+    )
+
+
+def answer_typed(
+    message: str,
+    history: Messages,
+    turns: Turns,
+    k: float,
+    folder: str,
+    mode: str,
+    request: gr.Request | None = None,
+) -> Iterator[tuple[Any, Messages, Turns, Any, Any]]:
+    """Take the typed question, then answer it as `respond` does. Yields the question box, the
+    chat, the turns and the two buttons; a question sent while another is answered is not
+    taken (it stays in the box)."""
+    if not message.strip():
+        yield gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
+        return
+    cleared, history = add_question(message, history)
+    with _busy(request) as free:
+        if not free:
+            yield gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
+            return
+        yield cleared, history, turns, *_controls(True)
+        chat, after = history, turns
+        for chat, after in respond(history, turns, k, folder, mode, request):
+            yield gr.skip(), chat, after, gr.skip(), gr.skip()
+        yield gr.skip(), chat, after, *_controls(False)
+
+
+def answer_example(
+    event: gr.SelectData,
+    history: Messages,
+    turns: Turns,
+    k: float,
+    folder: str,
+    mode: str,
+    request: gr.Request | None = None,
+) -> Iterator[tuple[Any, Messages, Turns, Any, Any]]:
+    """A clicked example question, asked as if typed (the box keeps what is in it)."""
+    message = followups.message_text(event.value)
+    for _box, *rest in answer_typed(message, history, turns, k, folder, mode, request):
+        yield gr.skip(), *rest
+
+
+@contextlib.contextmanager
+def _busy(request: gr.Request | None) -> Iterator[bool]:
+    """Marks this page session as answering; yields False when it already was."""
+    key = request.session_hash if request is not None else None
+    if key is None:
+        yield True
+        return
+    with _answering_lock:
+        if key in _answering:
+            free = False
+        else:
+            _answering.add(key)
+            free = True
+    try:
+        yield free
+    finally:
+        if free:
+            with _answering_lock:
+                _answering.discard(key)
 
 
 def new_conversation() -> tuple[Messages, Turns]:
@@ -332,7 +510,7 @@ def build_page() -> gr.Blocks:
         folder = gr.State(start)
         turns = gr.State([])  # this page's conversation: questions and their Answers
         gr.Markdown(
-            "## Ask your documents\n"
+            "# Ask your documents\n"
             "Answers quote the documents word for word (or, in Search settings, are written by a "
             "local model and checked sentence by sentence). Each **[n]** leads to the passage "
             "it came from. Nothing leaves this computer.",
@@ -348,13 +526,17 @@ def build_page() -> gr.Blocks:
                     latex_delimiters=[],
                     feedback_options=None,
                     buttons=["copy_all"],
+                    autoscroll=False,  # HEAD scrolls to the answer's start instead
                     elem_id="chat",
                 )
-                with gr.Row(equal_height=True):
+                with gr.Row(equal_height=True, elem_id="ask-row"):
                     question = gr.Textbox(
+                        label="Your question",
                         placeholder="Ask a question… (Enter to send)",
                         show_label=False,
                         container=False,
+                        lines=1,
+                        max_lines=5,  # it grows to five lines, then scrolls
                         scale=6,
                         autofocus=True,
                         elem_id="question",
@@ -398,13 +580,25 @@ def build_page() -> gr.Blocks:
                     use_button = gr.Button("Use this index", size="md", elem_id="use-index")
                     index_notice = gr.HTML(elem_id="index-notice")
         private: dict[str, Any] = {"api_visibility": "private"}
-        ask_events = [question.submit, send.click]
-        for trigger in ask_events:
-            trigger(
-                add_question, [question, chatbot], [question, chatbot], queue=False, **private
-            ).then(respond, [chatbot, turns, k, folder, mode], [chatbot, turns], **private)
-        chatbot.example_select(add_example, chatbot, chatbot, queue=False, **private).then(
-            respond, [chatbot, turns, k, folder, mode], [chatbot, turns], **private
+        # Enter and Ask: while this session has an answer streaming, a question sent is not
+        # taken (answer_typed leaves it in the box), whichever way it was sent.
+        answer_outputs = [question, chatbot, turns, send, new]
+        gr.on(
+            [question.submit, send.click],
+            answer_typed,
+            [question, chatbot, turns, k, folder, mode],
+            answer_outputs,
+            trigger_mode="multiple",
+            show_progress_on=chatbot,
+            **private,
+        )
+        chatbot.example_select(
+            answer_example,
+            [chatbot, turns, k, folder, mode],
+            answer_outputs,
+            trigger_mode="multiple",
+            show_progress_on=chatbot,
+            **private,
         )
         new.click(new_conversation, None, [chatbot, turns], queue=False, **private)
         files.upload(

@@ -15,7 +15,11 @@ from qa.index import Index
 from qa.types import Answer, Citation, Passage
 
 CONTEXT_CHARS = 160  # characters of the passage shown on each side of the cited span
+CLOSEST_SHOWN = 2  # passages a refusal offers, folded: they did not answer, so few help
 _MARKER = re.compile(r"\[(\d+)\]")
+# The notes qa.generate writes for each sentence of the model's it did not show.
+_UNSUPPORTED = re.compile(r"Removed a sentence no passage supports \((.*)\): “(.*)”", re.DOTALL)
+_UNFINISHED = re.compile(r"Removed an unfinished sentence: “(.*)”", re.DOTALL)
 
 
 def escape(text: str) -> str:
@@ -49,10 +53,51 @@ def render_reply(answer: Answer, *, anchor: str, words: int | None = None) -> st
                 f'<div class="qa-note">Written by {escape(answer.generation.model)}; every '
                 "sentence shown was checked against the passage it cites.</div>"
             )
-        parts.extend(f'<div class="qa-note">{escape(note)}</div>' for note in answer.notes)
+        parts.append(render_notes(answer.notes))
         parts.append(render_sources(answer, anchor=anchor))
     parts.append("</div>")
     return "".join(parts)
+
+
+def render_notes(notes: Sequence[str]) -> str:
+    """The notes of an answer, one line each; the model's removed sentences are counted in one
+    line, with why and what they said folded beneath it and marked as removed, never shown
+    as if they were part of the answer."""
+    removed: list[tuple[str, str]] = []  # (why, the sentence)
+    lines = []
+    for note in notes:
+        unsupported, unfinished = _UNSUPPORTED.fullmatch(note), _UNFINISHED.fullmatch(note)
+        if unsupported:
+            removed.append((f"No passage supports it: {unsupported.group(1)}.", unsupported[2]))
+        elif unfinished:
+            removed.append(("It was cut off unfinished.", unfinished.group(1)))
+        else:
+            lines.append(f'<div class="qa-note">{escape(note)}</div>')
+    if removed:
+        items = "".join(
+            f'<li><span class="qa-why">{escape(why)}</span> Removed text: '
+            f'<del class="qa-rejected">{escape(text)}</del></li>'
+            for why, text in removed
+        )
+        lines.append(
+            f'<details class="qa-fold qa-note qa-removed"><summary>{_removed_line(removed)}'
+            f"</summary><ul>{items}</ul></details>"
+        )
+    return "".join(lines)
+
+
+def _removed_line(removed: Sequence[tuple[str, str]]) -> str:
+    """ "Removed 2 sentences the model wrote: no passage supports them." and the like."""
+    cut = sum(why.startswith("It was cut off") for why, _ in removed)
+    unsupported = len(removed) - cut
+    count = f"{len(removed)} sentence{'s' if len(removed) != 1 else ''}"
+    if not cut:
+        why = "no passage supports it" if unsupported == 1 else "no passage supports them"
+    elif not unsupported:
+        why = "it was cut off unfinished" if cut == 1 else "they were cut off unfinished"
+    else:
+        why = f"{unsupported} no passage supports, {cut} cut off unfinished"
+    return f"Removed {count} the model wrote: {why}."
 
 
 def _render_token(token: str, citations: Mapping[int, Citation], anchor: str) -> str:
@@ -74,12 +119,12 @@ def render_sources(answer: Answer, *, anchor: str) -> str:
             + "</div>"
         )
     if answer.passages:
-        cards = [_passage_card(p) for p in answer.passages[:3]]
+        # Folded: they did not answer, and open they would push the refusal out of view.
+        cards = [_passage_card(p) for p in answer.passages[:CLOSEST_SHOWN]]
         heading = "Closest passages (not enough to answer)"
         return (
-            f'<div class="qa-sources"><div class="qa-heading">{heading}</div>'
-            + "".join(cards)
-            + "</div>"
+            '<div class="qa-sources"><details class="qa-fold">'
+            f'<summary class="qa-heading">{heading}</summary>' + "".join(cards) + "</details></div>"
         )
     return ""
 

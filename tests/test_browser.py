@@ -104,6 +104,8 @@ def ask(page, question: str) -> object:
     page.fill("#question textarea", question)
     page.press("#question textarea", "Enter")
     page.locator("#chat .qa-reply .qa-sources").nth(done).wait_for()
+    # The reply is complete, and Ask takes the next question.
+    page.locator("#ask:not([disabled])", has_text="Ask").wait_for()
     return page.locator("#chat .qa-reply").nth(done)
 
 
@@ -333,3 +335,257 @@ def test_files_of_other_types_or_over_the_limit_are_refused(page, tmp_path):
     shot(page, "10-refused-uploads")
     documents = page.locator("#documents").inner_text()
     assert "setup.exe" not in documents and "big.txt" not in documents
+
+
+def send(page, question: str) -> None:
+    """Type a question and press Enter, without waiting for anything."""
+    page.fill("#question textarea", question)
+    page.press("#question textarea", "Enter")
+
+
+def replies_done(page, count: int, timeout_ms: int = TIMEOUT_MS) -> None:
+    """Wait until `count` replies are complete (each ends with its sources)."""
+    page.locator("#chat .qa-reply .qa-sources").nth(count - 1).wait_for(timeout=timeout_ms)
+
+
+def questions_in_chat(page) -> list[str]:
+    return page.locator("#chat .qa-question").all_inner_texts()
+
+
+@pytest.mark.parametrize(
+    ("mode", "first", "second", "words", "timeout_ms"),
+    [
+        (
+            "Quoted from the documents",
+            "Who is Thomas West?",
+            "Where has the US embassy in Afghanistan been operating from?",
+            ("Thomas West", "Doha"),
+            TIMEOUT_MS,
+        ),
+        # The local model writes slowly on two cores: the second question is sent while it does.
+        (
+            "Written by the local model, then checked",
+            "When was the US embassy in Kabul closed?",
+            "Who is Thomas West?",
+            ("August 2021", "Thomas West"),
+            240_000,
+        ),
+    ],
+    ids=["quoted", "written"],
+)
+def test_a_question_sent_while_an_answer_streams_is_never_lost(
+    page, mode, first, second, words, timeout_ms
+):
+    from playwright.sync_api import expect
+
+    tag = mode.split()[0].lower()
+    try:
+        page.locator("#settings").get_by_text("Search settings").click()
+        page.locator("#answer-mode").get_by_text(mode).click()
+        page.locator("#settings").get_by_text("Search settings").click()
+        send(page, first)
+        # The first reply has started (its text, or "Writing…"): the second is sent now.
+        page.locator("#chat .qa-reply").first.wait_for()
+        send(page, second)
+        box, ask_button = page.locator("#question textarea"), page.locator("#ask")
+        sent_again = False
+        if mode.startswith("Written"):  # seconds of writing: surely still answering
+            # The second question is not taken, and not lost either: it waits in the box.
+            expect(ask_button).to_be_disabled()
+            expect(ask_button).to_have_text("Answering…")
+            expect(box).to_have_value(second)
+            assert questions_in_chat(page) == [first]
+            shot(page, f"11-sent-while-answering-{tag}")
+        replies_done(page, 1, timeout_ms)
+        expect(ask_button).to_be_enabled()
+        expect(ask_button).to_have_text("Ask")
+        if box.input_value() == second:  # kept in the box: the person sends it again
+            page.press("#question textarea", "Enter")
+            sent_again = True
+        replies_done(page, 2, timeout_ms)
+        assert questions_in_chat(page) == [first, second], (questions_in_chat(page), sent_again)
+        answers = page.locator("#chat .qa-reply .qa-answer").all_inner_texts()
+        assert len(answers) == 2
+        assert words[0] in answers[0] and words[1] in answers[1], answers
+        expect(box).to_have_value("")
+        # What the model wrote and the checks removed is never shown as if it were content.
+        notes = " ".join(n for n in page.locator("#chat .qa-note").all_inner_texts() if n.strip())
+        assert "Removed a sentence no passage supports (" not in notes, notes
+        for rejected in page.locator("#chat .qa-rejected").all():
+            assert not rejected.is_visible()  # folded, under its one-line count
+        shot(page, f"12-both-answered-{tag}")
+    except BaseException:
+        shot(page, f"failure-queue-{tag}")
+        raise
+
+
+# What keeps a person who uses a keyboard or a screen reader, or sees less contrast, out.
+BLOCKING = ("serious", "critical")
+
+
+def axe_violations(page) -> list[str]:
+    """axe-core's serious and critical findings on the page as it is, one line each."""
+    from axe_playwright_python.sync_playwright import Axe  # a dev dependency
+
+    results = Axe().run(page)
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} -- "
+        + "; ".join(" ".join(n["target"]) for n in v["nodes"][:5])
+        for v in results.response["violations"]
+        if v["impact"] in BLOCKING
+    ]
+
+
+def test_the_page_is_accessible_after_an_answer(page):
+    try:
+        page_is_accessible(page)
+    except BaseException:
+        shot(page, "failure-accessible")
+        raise
+
+
+def page_is_accessible(page) -> None:
+    from playwright.sync_api import expect
+
+    page.locator("#documents", has_text="taliban-and-international-diplomacy.txt").wait_for()
+    assert page.locator("h1").all_inner_texts() == ["Ask your documents"]
+    # The question box is named for what it is, and shows where the keyboard is.
+    box = page.get_by_role("textbox", name="Your question")
+    assert box.count() == 1
+    page.locator("#ask").focus()
+    unfocused = box.evaluate("(el) => getComputedStyle(el).outlineStyle")
+    box.focus()
+    focused = box.evaluate(
+        "(el) => [getComputedStyle(el).outlineStyle, getComputedStyle(el).outlineWidth]"
+    )
+    assert unfocused == "none" and focused[0] != "none" and float(focused[1][:-2]) >= 2, (
+        unfocused,
+        focused,
+    )
+    ask(page, "Who is Thomas West?")
+    shot(page, "13-accessible-answer")
+    assert axe_violations(page) == []
+    # A screen reader names each message by its words, not by its HTML.
+    expect(page.locator("#chat [aria-label='Question: Who is Thomas West?']")).to_have_count(1)
+    labels = page.locator("#chat [aria-label]").evaluate_all(
+        "(els) => els.map((el) => el.getAttribute('aria-label'))"
+    )
+    assert "Question: Who is Thomas West?" in labels, labels
+    assert any(a.startswith("Answer: ") and "Thomas West" in a for a in labels), labels
+    assert not any("<" in a for a in labels), labels
+    # A refusal, with its closest passages, too.
+    refusal = ask(page, "What is the boiling point of mercury?")
+    assert "qa-refusal" in refusal.locator(".qa-answer").get_attribute("class")
+    assert axe_violations(page) == []
+    # At most two closest passages, folded until asked for.
+    closest = refusal.locator("details.qa-fold")
+    cards = closest.locator(".qa-source")
+    assert 1 <= cards.count() <= 2, cards.count()
+    expect(cards.first).to_be_hidden()
+    closest.locator("summary", has_text="Closest passages").click()
+    expect(cards.first).to_be_visible()
+    shot(page, "17-refusal-closest-opened")
+    assert axe_violations(page) == []
+
+
+PHONE = {"width": 390, "height": 844}
+IN_VIEW = """(el) => { const r = el.getBoundingClientRect();
+  return [r.top, r.bottom, r.left, r.right, innerWidth, innerHeight]; }"""
+
+
+def visible_in_viewport(locator) -> bool:
+    top, bottom, left, right, width, height = locator.evaluate(IN_VIEW)
+    return top >= 0 and bottom <= height and left >= 0 and right <= width and bottom > top
+
+
+def answer_start_in_view(reply) -> bool:
+    """Whether the first line of this reply's answer shows, in the chat and on the screen."""
+    return reply.locator(".qa-answer").evaluate(
+        """(el) => { const r = el.getBoundingClientRect();
+          let box = el.parentElement;
+          while (box && !(['auto', 'scroll'].includes(getComputedStyle(box).overflowY)
+                          && box.scrollHeight > box.clientHeight)) box = box.parentElement;
+          const b = box ? box.getBoundingClientRect() : {top: 0, bottom: innerHeight};
+          const line = r.top + 20;
+          return r.top >= Math.max(b.top, 0) - 1 && line <= Math.min(b.bottom, innerHeight); }"""
+    )
+
+
+def test_on_a_phone_the_answer_and_the_question_box_stay_in_view(page):
+    try:
+        on_a_phone(page)
+    except BaseException:
+        shot(page, "failure-phone")
+        raise
+
+
+def on_a_phone(page) -> None:
+    page.set_viewport_size(PHONE)
+    page.reload()
+    page.locator("#documents", has_text="taliban-and-international-diplomacy.txt").wait_for()
+    box, ask_button = page.locator("#question textarea"), page.locator("#ask")
+    # On opening, the box and Ask show without scrolling.
+    assert visible_in_viewport(box) and visible_in_viewport(ask_button)
+    page.screenshot(path=str(SCREENSHOTS / "14-phone-empty.png"))
+    for n, question in enumerate(
+        ["Who is Thomas West?", "What did he say about humanitarian aid?"], start=1
+    ):
+        reply = ask(page, question)
+        page.wait_for_timeout(300)  # any scrolling after the last update has happened
+        assert answer_start_in_view(reply), f"answer {n} is out of view"
+        assert visible_in_viewport(box) and visible_in_viewport(ask_button)
+        page.screenshot(path=str(SCREENSHOTS / f"15-phone-answer-{n}.png"))
+    shot(page, "16-phone-whole-page")
+    # A refusal fits too: its closest passages stay folded under it.
+    refusal = ask(page, "What is the boiling point of mercury?")
+    page.wait_for_timeout(300)
+    assert answer_start_in_view(refusal)
+    assert not refusal.locator("details.qa-fold .qa-source").first.is_visible()
+    assert visible_in_viewport(box) and visible_in_viewport(ask_button)
+    page.screenshot(path=str(SCREENSHOTS / "15-phone-refusal.png"))
+    assert axe_violations(page) == []
+
+
+LONG = (
+    "I have been reading about the diplomatic situation for a while and I would like to know "
+    "more. " * 30 + "Who is Thomas West?"
+)
+
+
+def test_a_long_question_keeps_the_box_and_the_chat_in_shape(page):
+    try:
+        long_question(page)
+    except BaseException:
+        shot(page, "failure-long-question")
+        raise
+
+
+def long_question(page) -> None:
+    page.locator("#documents", has_text="taliban-and-international-diplomacy.txt").wait_for()
+    box, ask_button = page.locator("#question textarea"), page.locator("#ask")
+    one_line = box.bounding_box()["height"]
+    page.fill("#question textarea", "A question\nover\nseveral\nlines")
+    grown = box.bounding_box()["height"]
+    assert grown > 2 * one_line  # the box grows with what is typed...
+    page.fill("#question textarea", LONG)
+    page.wait_for_timeout(200)
+    tall = box.bounding_box()["height"]
+    assert tall < 8 * one_line  # ...to a few lines, then scrolls
+    assert box.evaluate("(el) => el.scrollHeight > el.clientHeight + 20")
+    assert ask_button.bounding_box()["height"] < 8 * one_line and ask_button.inner_text() == "Ask"
+    shot(page, "18-long-question-typed")
+    page.press("#question textarea", "Enter")
+    page.locator("#chat .qa-reply .qa-sources").first.wait_for()
+    question = page.locator("#chat .qa-question")
+    folded = question.bounding_box()["height"]
+    assert folded < 250, folded  # its first lines, not the whole of it
+    assert question.get_attribute("aria-expanded") == "false"
+    shot(page, "19-long-question-folded")
+    question.click()
+    assert question.get_attribute("aria-expanded") == "true"
+    assert question.bounding_box()["height"] > 2 * folded  # all of it, on request
+    assert "Who is Thomas West?" in question.inner_text()
+    shot(page, "20-long-question-unfolded")
+    question.press("Enter")  # the keyboard folds it back
+    assert question.get_attribute("aria-expanded") == "false"
+    assert axe_violations(page) == []

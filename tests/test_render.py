@@ -46,6 +46,64 @@ def test_a_refusal_shows_the_closest_passages_without_marks():
     assert "Closest passages" in page and "Some &lt;text&gt;" in page and "<mark>" not in page
 
 
+def test_a_refusal_folds_at_most_two_closest_passages():
+    passages = [Passage(f"{n}.txt", 0, 9, f"Passage {n}", 0.2, f"{n}.txt#0") for n in range(4)]
+    page = render_reply(Answer("q", "Not found.", False, [], passages), anchor="r")
+    folded = re.search(r'<details class="qa-fold">(.*)</details>', page)
+    assert folded is not None and '<details class="qa-fold" open' not in page
+    assert folded.group(1).startswith('<summary class="qa-heading">Closest passages')
+    assert folded.group(1).count('class="qa-source"') == 2
+    assert "Passage 0" in folded.group(1) and "Passage 1" in folded.group(1)
+    assert "Passage 2" not in page
+
+
+REMOVALS = [
+    "Searched for the envoy.",
+    "Removed a sentence no passage supports (only 62% of its words are in one passage): "
+    "“Thomas West is a US special envoy who <b>supports</b> the Taliban.”",
+    "Removed a sentence no passage supports (does not name 'isi'): “The ISI backs them.”",
+    "Removed an unfinished sentence: “The embassy moved to”",
+]
+
+
+def _written(notes):
+    answer = answer_citing("The embassy is in Doha.", quote="The embassy is in Doha.")
+    return dataclasses.replace(answer, mode="generate", notes=notes)
+
+
+def test_written_notes_count_removed_sentences_in_one_line_and_fold_what_they_said():
+    page = render_reply(_written(REMOVALS), anchor="r")
+    assert '<div class="qa-note">Searched for the envoy.</div>' in page  # other notes stay
+    folded = re.search(r'<details class="qa-fold qa-note qa-removed">(.*?)</details>', page)
+    assert folded is not None and page.count("<details") == 1
+    summary = re.fullmatch(r"<summary>(.*?)</summary>(.*)", folded.group(1))
+    assert summary is not None
+    assert summary.group(1) == (
+        "Removed 3 sentences the model wrote: 2 no passage supports, 1 cut off unfinished."
+    )
+    # What the model wrote is only in the fold, escaped, and marked as removed text.
+    outside = page.replace(folded.group(0), "")
+    assert "Thomas West is a US" not in outside and "The ISI backs" not in outside
+    rejected = re.findall(r'<del class="qa-rejected">(.*?)</del>', summary.group(2))
+    assert rejected == [
+        "Thomas West is a US special envoy who &lt;b&gt;supports&lt;/b&gt; the Taliban.",
+        "The ISI backs them.",
+        "The embassy moved to",
+    ]
+    assert "No passage supports it: does not name &#x27;isi&#x27;." in summary.group(2)
+    assert _answer_text(page) == "The embassy is in Doha. [1]"
+
+
+def test_one_removed_sentence_is_said_in_the_singular():
+    page = render_reply(_written(REMOVALS[1:2]), anchor="r")
+    assert "<summary>Removed 1 sentence the model wrote: no passage supports it.</summary>" in page
+    page = render_reply(_written(REMOVALS[3:]), anchor="r")
+    assert (
+        "<summary>Removed 1 sentence the model wrote: it was cut off unfinished.</summary>" in page
+    )
+    assert "<details" not in render_reply(_written(REMOVALS[:1]), anchor="r")
+
+
 def test_a_rewritten_follow_up_says_what_was_searched():
     answer = answer_citing("Green.", quote="Green")
     answer = Answer("What did he say?", answer.text, True, answer.citations)
