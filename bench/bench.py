@@ -2,9 +2,10 @@
 
     python bench/bench.py [--questions 300] [--repeats 3]
 
-Prints one table. The baseline is `SentenceTransformer.encode` on exactly the texts the index
-embeds (every distinct chunk and sentence), measured in the same run on the same model.
-Targets (issue 2): build throughput >= 90% of the baseline; ask p50 < 50 ms on the article.
+Prints one table, with two baselines measured in the same run on the same model: bare
+`SentenceTransformer.encode` of each document's text once (the least work that does the job;
+target, issue 14: the index build takes at most 1/0.9 of its time), and of exactly the texts
+the index embeds (each distinct sentence). Ask latency after warm-up, the reader included.
 """
 
 from __future__ import annotations
@@ -76,26 +77,33 @@ def build_vs_encode(
     with tempfile.TemporaryDirectory() as scratch:
         build_index([corpus], path=Path(scratch) / "warm", embedder=recorder, progress=False)
     texts = list(recorder.texts)
+    # The least work that does the job: each document's text encoded once.
+    documents = [p.read_text(encoding="utf-8") for p in sorted(corpus.rglob("*")) if p.is_file()]
     model = embedder.model
-    builds, encodes = [], []
-    for _ in range(repeats):  # alternate, so drift in machine speed hits both alike
-        encodes.append(
-            timed(
-                lambda: model.encode(
-                    texts,
-                    batch_size=embedder.batch_size,
-                    normalize_embeddings=True,
-                    show_progress_bar=False,
-                )
-            )
+
+    def encode(batch: list[str]) -> Callable[[], object]:
+        return lambda: model.encode(
+            batch,
+            batch_size=embedder.batch_size,
+            normalize_embeddings=True,
+            show_progress_bar=False,
         )
+
+    builds, encodes, document_encodes = [], [], []
+    for _ in range(repeats):  # alternate, so drift in machine speed hits all alike
+        encodes.append(timed(encode(texts)))
+        document_encodes.append(timed(encode(documents)))
         with tempfile.TemporaryDirectory() as scratch:
             folder = Path(scratch) / "index"
             builds.append(
                 timed(lambda: build_index([corpus], path=folder, embedder=embedder, progress=False))  # noqa: B023
             )
     build, encode = statistics.median(builds), statistics.median(encodes)
+    per_document = statistics.median(document_encodes)
     return {
+        "documents": len(documents),
+        "document_encode_s": per_document,
+        "ratio_documents": per_document / build,
         "texts": len(texts),
         "chars": sum(map(len, texts)),
         "build_s": build,
@@ -165,18 +173,20 @@ def main() -> int:
 
     print(f"torch threads: {torch.get_num_threads()}, model: {embedder.name}")
     print(
-        f"{'corpus':32} {'texts':>6} {'encode/s':>9} {'build/s':>9} {'ratio':>6} "
-        f"{'ask p50':>8} {'ask p95':>8} {'asks':>5}"
+        f"{'corpus':32} {'docs':>5} {'vs docs':>8} {'texts':>6} {'encode/s':>9} {'build/s':>9} "
+        f"{'ratio':>6} {'ask p50':>8} {'ask p95':>8} {'asks':>5}"
     )
     for name, build, ask in rows:
         print(
-            f"{name:32} {build['texts']:6d} {build['encode_rate']:9.1f} "
+            f"{name:32} {build['documents']:5d} {build['ratio_documents']:8.1%} "
+            f"{build['texts']:6d} {build['encode_rate']:9.1f} "
             f"{build['build_rate']:9.1f} {build['ratio']:6.1%} {ask['p50_ms']:6.1f}ms "
             f"{ask['p95_ms']:6.1f}ms {ask['n']:5d}"
         )
     print(
-        "ratio = build throughput / bare encode throughput (target >= 90%); "
-        "ask after warm-up (target p50 < 50 ms on the article)"
+        "vs docs = bare encoding of each document's text once / index build time (target >= "
+        "90%); ratio = build throughput / bare encoding of the texts qa embeds; ask after "
+        "warm-up (the reader reads each question: target p50 <= 100 ms)"
     )
     return 0
 

@@ -193,3 +193,31 @@ def test_build_returns_the_index_and_what_the_run_changed(tmp_path, write, fake_
     assert report.added == ["docs/doha.txt"] and len(index) == 1
     _, again = build([tmp_path / "docs"], path=tmp_path / "idx", embedder=fake_embedder)
     assert again.unchanged == ["docs/doha.txt"] and again.embedded_texts == 0
+
+
+def test_each_sentence_is_embedded_once_and_chunks_are_their_mean(tmp_path, write, fake_embedder):
+    import numpy as np
+
+    # Small chunks with overlap: every sentence sits in one or two chunks, and a repeated
+    # sentence appears in two places. Each distinct sentence is still encoded exactly once.
+    text = (
+        " ".join(f"Harbour {n} opens at {n} o'clock." for n in range(12))
+        + " Harbour 3 opens at 3 o'clock."
+    )
+    write("docs/harbours.txt", text)
+    index = build_index(
+        [tmp_path / "docs"],
+        path=tmp_path / "idx",
+        embedder=fake_embedder,
+        chunk_size=120,
+        chunk_overlap=40,
+    )
+    [entry] = index.snapshot.entries
+    sentences = [text[s.start : s.end] for s in entry.sentences]
+    assert sorted(fake_embedder.embedded) == sorted(set(sentences))  # no chunk text encoded
+    assert len(entry.chunks) > 3
+    for chunk, key in zip(entry.chunks, entry.chunk_keys, strict=True):
+        inside = [i for i, s in enumerate(entry.sentences) if chunk.start <= s.start < chunk.end]
+        mean = entry.sentence_vectors[inside].mean(axis=0)
+        stored = index.store.get(np.array([key]))[0]
+        assert np.allclose(stored, mean / np.linalg.norm(mean), atol=1e-6)

@@ -25,7 +25,7 @@ def test_manifest_records_format_model_chunking_and_document_hashes(saved, tmp_p
     m = manifest(saved)
     assert m["format"] == "qa-index" and m["format_version"] == FORMAT_VERSION
     assert m["embedding_model"] == "fake-bag-of-words" and m["embedding_dimension"] == 64
-    assert m["chunking"] == {"size": 800, "overlap": 150, "splitter_version": 1}
+    assert m["chunking"] == {"size": 800, "overlap": 150, "splitter_version": 2}
     assert m["roots"] == [str((tmp_path / "docs").resolve())]
     [doc] = m["documents"]
     import hashlib
