@@ -81,7 +81,7 @@ def build_vs_encode(
     documents = [p.read_text(encoding="utf-8") for p in sorted(corpus.rglob("*")) if p.is_file()]
     model = embedder.model
 
-    def encode(batch: list[str]) -> Callable[[], object]:
+    def encoding(batch: list[str]) -> Callable[[], object]:
         return lambda: model.encode(
             batch,
             batch_size=embedder.batch_size,
@@ -91,8 +91,8 @@ def build_vs_encode(
 
     builds, encodes, document_encodes = [], [], []
     for _ in range(repeats):  # alternate, so drift in machine speed hits all alike
-        encodes.append(timed(encode(texts)))
-        document_encodes.append(timed(encode(documents)))
+        encodes.append(timed(encoding(texts)))
+        document_encodes.append(timed(encoding(documents)))
         with tempfile.TemporaryDirectory() as scratch:
             folder = Path(scratch) / "index"
             builds.append(
