@@ -1,7 +1,8 @@
 """The read path: a question in, passages or an answer out.
 
     clean the question -> embed it -> retrieve passages (qa.retrieval)
-      -> compose the answer with the reader (qa.answer, qa.reading)
+      -> compose the answer with the reader (qa.answer, qa.reading); a question about a
+         whole document ("What is this article about?") from the document (qa.overview)
       -> [mode "generate"] have the language model write it, keep what a source supports
          (qa.generate, qa.verify)
 
@@ -19,6 +20,7 @@ from qa.answer import AnswerSettings, compose_answer
 from qa.embeddings import Embedder
 from qa.generate import AnswerStream, WritingSettings
 from qa.lexical import terms
+from qa.overview import answer_overview, overview_kind
 from qa.questions import check_k, clean_question, fit_question
 from qa.reading import SpanReader
 from qa.retrieval import RetrievalSettings, passage, retrieve
@@ -57,18 +59,30 @@ def search(source: Source, question: str, *, k: int = 5) -> list[Passage]:
 
 
 def ask(
-    source: Source, question: str, *, k: int = 5, mode: Mode | str = Mode.EXTRACTIVE
+    source: Source,
+    question: str,
+    *,
+    k: int = 5,
+    mode: Mode | str = Mode.EXTRACTIVE,
+    focus: str | None = None,
 ) -> AnswerStream:
     """Answer `question` from `source`, citing exact spans, or refuse; as a stream.
 
     mode "extractive" quotes the documents; "generate" has the language model write the
-    answer, then keeps only the sentences a passage supports.
+    answer, then keeps only the sentences a passage supports. `focus` names the document a
+    question about "the article" means when the index holds several (a conversation's).
     """
     mode = Mode.of(mode)
     question, notes = fit_question(clean_question(question))
     check_k(k)
     snapshot = source.snapshot  # one consistent view, whatever other threads change
     query_vector = source.embedder.embed([question])[0]
+    kind = overview_kind(question)
+    overview = kind and answer_overview(question, kind, snapshot, query_vector, focus=focus)
+    if overview:
+        # A summary or byline is quoted as it is: there is nothing for the model to rephrase.
+        answer = dataclasses.replace(overview, notes=notes + overview.notes)
+        return AnswerStream(iter([answer.text]), lambda: answer, short=answer.short)
     hits = retrieve(snapshot, query_vector, terms(question), k, source.retrieval)
     answer = compose_answer(
         question, snapshot, hits, query_vector, source.answering, reader_of(source)

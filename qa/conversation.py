@@ -134,7 +134,14 @@ class Conversation:
         kind = followups.reference(asked)
         previous = self._turns[-1] if self._turns else None
         if previous is None or kind is None:
-            answer = self.index.ask(asked, k=k)  # first questions go through unchanged
+            # First questions go through unchanged; "Summarize the article" means the one the
+            # last answer cited.
+            focus = (
+                previous.answer.citations[0].source
+                if previous and previous.answer.citations
+                else None
+            )
+            answer = self.index.ask(asked, k=k, focus=focus)
             return dataclasses.replace(answer, searched=answer.question)
         cited = _cited_rows(snapshot, previous.answer)
         candidates = follow_up_candidates(

@@ -158,19 +158,32 @@ class Index:
         """The `k` passages that best match `question`, best first (no answer is composed)."""
         return asking.search(self, question, k=k)
 
-    def ask(self, question: str, *, k: int = 5, mode: Mode | str = Mode.EXTRACTIVE) -> Answer:
+    def ask(
+        self,
+        question: str,
+        *,
+        k: int = 5,
+        mode: Mode | str = Mode.EXTRACTIVE,
+        focus: str | None = None,
+    ) -> Answer:
         """Answer `question` from the indexed documents, citing exact spans, or refuse.
 
         mode "extractive" quotes the documents; "generate" has the local language model write
-        the answer, then keeps only the sentences a passage supports.
+        the answer, then keeps only the sentences a passage supports. `focus` (a source name)
+        is the document "this article" means when there are several.
         """
-        return self.stream(question, k=k, mode=mode).result()
+        return self.stream(question, k=k, mode=mode, focus=focus).result()
 
     def stream(
-        self, question: str, *, k: int = 5, mode: Mode | str = Mode.EXTRACTIVE
+        self,
+        question: str,
+        *,
+        k: int = 5,
+        mode: Mode | str = Mode.EXTRACTIVE,
+        focus: str | None = None,
     ) -> AnswerStream:
         """Like `ask`, but iterate over the result for its text as it is written."""
-        return asking.ask(self, question, k=k, mode=mode)
+        return asking.ask(self, question, k=k, mode=mode, focus=focus)
 
     def detached(self) -> Index:
         """A copy in memory only: changes to it are not saved and do not touch this index."""

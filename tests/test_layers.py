@@ -18,7 +18,7 @@ LAYERS = [
         "parts",
         {"stores", "snapshot", "storage", "chunking", "documents", "embeddings", "reader", "llm"},
     ),
-    ("stages", {"retrieval", "reading", "answer", "verify", "generate"}),
+    ("stages", {"retrieval", "reading", "answer", "overview", "verify", "generate"}),
     ("paths", {"asking", "indexing"}),
     ("index", {"index"}),
     (
