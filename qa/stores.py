@@ -13,6 +13,7 @@ import hashlib
 import math
 import os
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Protocol
@@ -265,9 +266,14 @@ def ivf_lists(n: int) -> int:
 # --- Milvus -----------------------------------------------------------------------------------
 
 
-# A server answers from a possibly stale view by default ("Bounded"): a vector just removed
-# could still be found. Strong reads see every write made before them, as FAISS does.
+# A server answers from a view up to a few seconds stale ("Bounded", its default): a vector
+# just removed could still be found. "Strong" reads see every write, but wait for the server's
+# clock (~200 ms a search). So a search is Strong only within BOUNDED_SECONDS of this store's
+# own last write (read-your-writes, as FAISS gives), Bounded otherwise; counting and listing
+# keys, which decide what to prune, are always Strong.
+BOUNDED = "Bounded"
 STRONG = "Strong"
+BOUNDED_SECONDS = 5.0  # Milvus's default staleness bound for Bounded reads
 
 
 class MilvusStore:
@@ -297,6 +303,7 @@ class MilvusStore:
         self.nlist, self.nprobe = nlist, nprobe
         self._dimension = dimension
         self._lock = threading.RLock()
+        self._last_write = -BOUNDED_SECONDS  # monotonic time of this store's last write
         try:
             from pymilvus import MilvusClient
         except ImportError as error:
@@ -317,6 +324,10 @@ class MilvusStore:
     def dimension(self) -> int:
         return self._dimension
 
+    def _read_level(self) -> str:
+        """Strong while this store's own last write may not be visible yet, else Bounded."""
+        return STRONG if time.monotonic() - self._last_write < BOUNDED_SECONDS else BOUNDED
+
     def _create(self) -> None:
         from pymilvus import DataType
 
@@ -329,7 +340,7 @@ class MilvusStore:
             field_name="vector", index_type=self.index_type, metric_type="IP", params=extra
         )
         self._client.create_collection(
-            self.collection, schema=schema, index_params=params, consistency_level=STRONG
+            self.collection, schema=schema, index_params=params, consistency_level=BOUNDED
         )
 
     def _check_dimension(self) -> None:
@@ -352,6 +363,7 @@ class MilvusStore:
                     )
                 ]
                 self._client.upsert(self.collection, rows)
+                self._last_write = time.monotonic()
             if len(keys):
                 self._client.flush(self.collection)  # sealed segments search far faster
 
@@ -359,6 +371,7 @@ class MilvusStore:
         with self._lock, _milvus_errors("Cannot remove vectors from Milvus"):
             for i in range(0, len(keys), batch):
                 self._client.delete(self.collection, ids=[int(k) for k in keys[i : i + batch]])
+                self._last_write = time.monotonic()
 
     def search(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         with self._lock, _milvus_errors("Milvus search failed"):
@@ -367,7 +380,7 @@ class MilvusStore:
                 data=[np.asarray(query, dtype=np.float32).tolist()],
                 limit=k,
                 search_params={"metric_type": "IP", "params": {"nprobe": self.nprobe}},
-                consistency_level=STRONG,
+                consistency_level=self._read_level(),
             )[0]
         return (
             np.array([h["id"] for h in hits], dtype=np.int64),
@@ -382,7 +395,7 @@ class MilvusStore:
                 self.collection,
                 ids=[int(k) for k in keys],
                 output_fields=["vector"],
-                consistency_level=STRONG,
+                consistency_level=self._read_level(),
             )
         found = {int(r["id"]): r["vector"] for r in rows}
         missing = [int(k) for k in keys if int(k) not in found]
@@ -429,7 +442,6 @@ class MilvusStore:
     def wait_until_indexed(self, timeout: float = 3600.0) -> None:
         """Block until Milvus has indexed every row (it indexes sealed segments in the
         background; until then searches scan them)."""
-        import time
 
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
