@@ -25,7 +25,8 @@ from qa.types import Answer, Citation, Passage
 
 _DOCUMENT = r"(?:article|document|text|paper|report|file|piece|essay|post|story)"
 # "it", "the article", or a file's name ("harbour.txt"), which also picks the document.
-_IT = rf"(?:it|this|this {_DOCUMENT}|the {_DOCUMENT}|[\w\-./]+\.[a-z]{{2,8}})"
+_FILE = r"[\w\-./]+\.(?:txt|text|md|markdown|rst|html?|xhtml|pdf|docx)"
+_IT = rf"(?:it|this|this {_DOCUMENT}|the {_DOCUMENT}|{_FILE})"
 # Whole questions only (lower case, without the final "?"): "What is it about the mine that is
 # unusual?" or "Who wrote the book Elements?" are about something in a document.
 _SUMMARY = re.compile(
@@ -46,7 +47,7 @@ REDUNDANCY = 0.85  # a sentence this similar to one already chosen repeats it
 
 
 def overview_kind(question: str) -> str | None:
-    """ "summary", "author", or None when the question is not about a whole document."""
+    """What a question about a whole document asks for ("summary" or "author"), or None."""
     asked = " ".join(question.lower().split()).rstrip("?.! ")
     if _AUTHOR.fullmatch(asked):
         return "author"
@@ -85,12 +86,16 @@ def _which(question: str, snapshot: Snapshot, focus: str | None) -> DocumentEntr
     if len(snapshot.entries) == 1:
         return snapshot.entries[0]
     asked = question.lower()
-    named = [
-        e
-        for e in snapshot.entries
-        if e.document.source.rsplit("/", 1)[-1].lower() in asked
-        or e.document.source.rsplit("/", 1)[-1].rsplit(".", 1)[0].lower() in asked
-    ]
+
+    def names(entry: DocumentEntry) -> bool:
+        # Its file name, or its name without the extension as a whole word of 4+ letters.
+        name = entry.document.source.rsplit("/", 1)[-1].lower()
+        stem = name.rsplit(".", 1)[0]
+        return name in asked or (
+            len(stem) >= 4 and re.search(rf"\b{re.escape(stem)}\b", asked) is not None
+        )
+
+    named = [e for e in snapshot.entries if names(e)]
     if len(named) == 1:
         return named[0]
     return snapshot.by_source.get(focus) if focus else None
