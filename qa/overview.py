@@ -20,6 +20,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from qa.retrieval import passage
 from qa.snapshot import DocumentEntry, Snapshot
 from qa.types import Answer, Citation, Passage
 
@@ -77,9 +78,12 @@ def answer_overview(
             "Ask again with its name."
         )
         return Answer(question=question, text=text, answered=False)
-    if kind == "author":
-        return _author(question, entry)
-    return _summary(question, entry, query_vector)
+    answer = (
+        _author(question, entry) if kind == "author" else _summary(question, entry, query_vector)
+    )
+    if answer is None:
+        return None
+    return dataclasses.replace(answer, passages=_passages_around(snapshot, answer.citations))
 
 
 def _which(question: str, snapshot: Snapshot, focus: str | None) -> DocumentEntry | None:
@@ -164,33 +168,20 @@ def _citation(n: int, entry: DocumentEntry, start: int, end: int, score: float) 
 
 def _answer(question: str, entry: DocumentEntry, citations: Sequence[Citation]) -> Answer:
     parts = [f"{' '.join(c.quote.split())} [{c.n}]" for c in citations]
-    return Answer(
-        question=question,
-        text=" ".join(parts),
-        answered=True,
-        citations=list(citations),
-        passages=_passages_around(entry, citations),
-    )
+    return Answer(question=question, text=" ".join(parts), answered=True, citations=list(citations))
 
 
-def _passages_around(entry: DocumentEntry, citations: Sequence[Citation]) -> list[Passage]:
-    """The chunk holding each citation, for the context shown around it."""
-    out: list[Passage] = []
+def _passages_around(snapshot: Snapshot, citations: Sequence[Citation]) -> list[Passage]:
+    """The chunk holding each citation (once, with that citation's score), for the context
+    shown around it."""
+    held: dict[int, float] = {}  # chunk row -> score, in citation order
     for c in citations:
-        chunk = next(
-            (k for k in entry.chunks if k.start <= c.start and c.end <= k.end), entry.chunks[0]
+        entry = snapshot.by_source[c.source]
+        number = next(n for n, e in enumerate(snapshot.entries) if e is entry)
+        own = np.flatnonzero(snapshot.chunk_entry == number).tolist()
+        chunks = snapshot.chunks
+        row = next(
+            (r for r in own if chunks[r].start <= c.start and c.end <= chunks[r].end), own[0]
         )
-        if any(p.chunk_id == chunk.id for p in out):
-            continue
-        out.append(
-            Passage(
-                source=chunk.source,
-                start=chunk.start,
-                end=chunk.end,
-                text=chunk.text,
-                score=c.score,
-                chunk_id=chunk.id,
-                page=chunk.page,
-            )
-        )
-    return out
+        held.setdefault(row, c.score)
+    return [passage(snapshot, row, score) for row, score in held.items()]

@@ -114,9 +114,7 @@ def build_windows(
 ) -> list[Window]:
     """Up to `count` windows, each grown around one of the best sentences not yet covered,
     as large as the reader's input allows (question and window together)."""
-    # The reader reads at most half its input of the question (Reader.clip_question).
-    asked = min(reader.count_tokens([question])[0], reader.max_length // 2)
-    budget = reader.max_length - asked - 3
+    budget = window_budget(reader, question)
     windows: list[Window] = []
     covered: set[int] = set()
     lengths: dict[int, int] = {}
@@ -174,12 +172,17 @@ def text_windows(text: str, reader: SpanReader, budget: int) -> list[tuple[int, 
 
 def read_closed(reader: SpanReader, question: str, paragraph: str) -> str:
     """The reader's short answer with only `paragraph` to read (the closed setting)."""
-    # The reader reads at most half its input of the question (Reader.clip_question).
-    asked = min(reader.count_tokens([question])[0], reader.max_length // 2)
-    budget = reader.max_length - asked - 3
+    budget = window_budget(reader, question)
     windows = [paragraph[a:b] for a, b in text_windows(paragraph, reader, budget)]
     spans = reader.read(question, windows)
     return max(spans, key=lambda s: s.span_score).text if spans else ""
+
+
+def window_budget(reader: SpanReader, question: str) -> int:
+    """Tokens left for a window beside `question` in the reader's input (its special tokens
+    take 3); the reader reads at most half its input of the question (Reader.clip_question)."""
+    asked = min(reader.count_tokens([question])[0], reader.max_length // 2)
+    return reader.max_length - asked - 3
 
 
 def _measure(
@@ -207,6 +210,7 @@ def _window_text(snapshot: Snapshot, window: Window) -> str:
 
 
 _PAIRS = {"(": ")", "[": "]", "“": "”", "‘": "’", '"': '"'}
+_OPENINGS = {closing: opening for opening, closing in _PAIRS.items()}
 
 
 def _trimmed(text: str, start: int, end: int) -> tuple[int, int]:
@@ -220,7 +224,7 @@ def _trimmed(text: str, start: int, end: int) -> tuple[int, int]:
         # Keep a closing bracket or quote whose opening one is inside the answer, and the
         # last full stop of an abbreviation ("U.S.").
         closing = text[end - 1]
-        opening = {v: k for k, v in _PAIRS.items()}.get(closing)
+        opening = _OPENINGS.get(closing)
         if opening and opening in text[start : end - 1]:
             break
         if closing == "." and end - 3 >= start and text[end - 3] == ".":

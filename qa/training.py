@@ -497,7 +497,7 @@ def evaluate_closed(
     """EM/F1 with the gold paragraph given, and how well the answerability head separates
     windows holding the answer from those that do not, on the dev articles."""
     from qa.reader import Reader
-    from qa.reading import text_windows
+    from qa.reading import text_windows, window_budget
 
     reader = Reader(folder, threads=config.threads)
     rng = random.Random(config.seed + 1)
@@ -515,7 +515,7 @@ def evaluate_closed(
     holds: list[float] = []  # answerability of windows with and without a gold answer
     for context, qa in items:
         golds = [a["text"] for a in qa["answers"]]
-        budget = reader.max_length - reader.count_tokens([qa["question"]])[0] - 3
+        budget = window_budget(reader, qa["question"])
         windows = [context[a:b] for a, b in text_windows(context, reader, budget)]
         began = time.perf_counter()
         spans = reader.read(qa["question"], windows)
