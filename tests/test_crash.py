@@ -15,18 +15,10 @@ from qa import Index, build_index
 ROOT = Path(__file__).resolve().parent.parent
 ENVOY = "Thomas West is the special envoy for Afghanistan and spoke about humanitarian aid."
 
-# Adds a document to the index, killing itself (SIGKILL: no cleanup, no finally) just before
-# the Nth file-system step of the save: a write, an fsync, a rename or a removal.
-CHILD = textwrap.dedent(
+# Counts calls to module.name and SIGKILLs the child (no cleanup, no finally) at call kill_at.
+STEP = textwrap.dedent(
     """
-    import os, signal, sys, pathlib, shutil
-    sys.path.insert(0, sys.argv[1])
-    import faiss, numpy
-    import qa.storage as storage
-    from conftest import FakeEmbedder
-    from qa import Index
-
-    kill_at, steps = int(sys.argv[4]), [0]
+    import os, signal
 
     def step(module, name):
         original = getattr(module, name)
@@ -36,6 +28,21 @@ CHILD = textwrap.dedent(
                 os.kill(os.getpid(), signal.SIGKILL)
             return original(*args, **kwargs)
         setattr(module, name, wrapper)
+    """
+)
+
+# Adds a document to the index, killing itself (SIGKILL: no cleanup, no finally) just before
+# the Nth file-system step of the save: a write, an fsync, a rename or a removal.
+CHILD = STEP + textwrap.dedent(
+    """
+    import os, signal, sys, pathlib, shutil
+    sys.path.insert(0, sys.argv[1])
+    import faiss, numpy
+    import qa.storage as storage
+    from conftest import FakeEmbedder
+    from qa import Index
+
+    kill_at, steps = int(sys.argv[4]), [0]
 
     step(storage, "_fsync")
     step(storage, "_write_json_atomically")
@@ -105,7 +112,7 @@ def test_a_save_killed_at_every_step_leaves_a_working_index(
 
 # Uploads a replacement of notes.md and a new fresh.txt through add_uploads, killing itself
 # (SIGKILL) just before the Nth step: a journal write, a rename, a removal, the index's commit.
-UPLOAD_CHILD = textwrap.dedent(
+UPLOAD_CHILD = STEP + textwrap.dedent(
     """
     import os, signal, sys, pathlib, shutil
     sys.path.insert(0, sys.argv[1])
@@ -114,15 +121,6 @@ UPLOAD_CHILD = textwrap.dedent(
     from qa import Index
 
     kill_at, steps = int(sys.argv[3]), [0]
-
-    def step(module, name):
-        original = getattr(module, name)
-        def wrapper(*args, **kwargs):
-            steps[0] += 1
-            if steps[0] == kill_at:
-                os.kill(os.getpid(), signal.SIGKILL)
-            return original(*args, **kwargs)
-        setattr(module, name, wrapper)
 
     step(uploads, "_write_journal")
     step(os, "replace")
