@@ -253,7 +253,9 @@ class Index:
             kept = [e for e in snapshot.entries if e.document.path not in doomed]
             removed = [e.document.source for e in snapshot.entries if e.document.path in doomed]
             roots = [r for r in self.roots if r not in doomed]
-            self._commit(Snapshot(kept, snapshot.dimension, self.store), roots)
+            self._commit(
+                Snapshot(kept, snapshot.dimension, self.store, segments=snapshot.segments), roots
+            )
             return removed
 
     def save(self, path: PathLike | None = None) -> None:

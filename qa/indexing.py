@@ -12,7 +12,6 @@ sees is always on disk.
 
 from __future__ import annotations
 
-import bisect
 import dataclasses
 import os
 import time
@@ -26,10 +25,10 @@ from qa.chunking import SPLITTER_VERSION, ChunkSettings, chunk_document, split_s
 from qa.documents import FileNotice, FoundFile, no_documents, read_files
 from qa.embeddings import Embedder
 from qa.errors import SkippedFileWarning
-from qa.snapshot import DocumentEntry, Snapshot
+from qa.snapshot import DocumentEntry, Snapshot, mean_vector
 from qa.stores import VectorStore, chunk_key
 from qa.text import unique_name
-from qa.types import Document, Span
+from qa.types import Document
 
 PathLike = str | os.PathLike[str]
 BATCH_CHARACTERS = 200_000  # text read and embedded at a time: bounds the memory a build needs
@@ -99,6 +98,7 @@ class Indexer:
         from tqdm import tqdm
 
         started = last_checkpoint = time.perf_counter()
+        latest = start  # the last committed snapshot: its segments are on disk already
         current = {e.document.path: e for e in start.entries}  # in index order
         taken = {e.document.source: e.document.path for e in start.entries} if keep_others else {}
         report = IndexReport()
@@ -144,11 +144,8 @@ class Indexer:
             if sum(len(d.text) for d in batch) >= BATCH_CHARACTERS:
                 flush()
                 if checkpoints and time.perf_counter() - last_checkpoint >= CHECKPOINT_SECONDS:
-                    commit(
-                        self.snapshot_of(current.values()),
-                        roots,
-                        joined(added, start.dimension),
-                    )
+                    latest = self.snapshot_of(current.values(), latest)
+                    commit(latest, roots, joined(added, start.dimension))
                     added, last_checkpoint = [], time.perf_counter()
         if not seen:
             raise no_documents(paths, report.skipped)
@@ -160,7 +157,7 @@ class Indexer:
                     report.removed.append(entry.document.source)
                     del current[path]
         commit(
-            self.snapshot_of(current.values()),
+            self.snapshot_of(current.values(), latest),
             sorted(set(roots)),
             joined(added, start.dimension),
         )
@@ -168,8 +165,11 @@ class Indexer:
         report.seconds = time.perf_counter() - started
         return report
 
-    def snapshot_of(self, entries: Iterable[DocumentEntry]) -> Snapshot:
-        return Snapshot(list(entries), self.embedder.dimension, self.store)
+    def snapshot_of(self, entries: Iterable[DocumentEntry], previous: Snapshot) -> Snapshot:
+        """A snapshot of `entries`, keeping those of `previous` in their segments."""
+        return Snapshot(
+            list(entries), self.embedder.dimension, self.store, segments=previous.segments
+        )
 
     def embed(self, documents: list[Document]) -> tuple[dict[str, DocumentEntry], int, Vectors]:
         """Chunk documents and embed their sentences, each distinct sentence once.
@@ -220,20 +220,6 @@ class Indexer:
         # A chunk's key depends on its file's content and on how it was cut and embedded.
         c = self.chunking
         return f"{c.size}/{c.overlap}/{SPLITTER_VERSION}/{self.embedder.name}"
-
-
-def mean_vector(
-    vectors: np.ndarray, sentences: Sequence[Span], starts: Sequence[int], start: int, end: int
-) -> np.ndarray:
-    """The normalised mean of the vectors of the sentences inside [start, end) (a chunk is a
-    run of whole sentences; `starts` are the sentences' starts, in order)."""
-    first = bisect.bisect_left(starts, start)
-    last = bisect.bisect_left(starts, end)
-    inside = [i for i in range(first, last) if sentences[i].end <= end] or [
-        max(first - 1, 0)  # a chunk inside one sentence: that sentence
-    ]
-    mean = vectors[inside].mean(axis=0)
-    return mean / max(float(np.linalg.norm(mean)), 1e-12)
 
 
 def prune(store: VectorStore, snapshot: Snapshot) -> None:

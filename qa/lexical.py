@@ -1,10 +1,13 @@
-"""Terms for keyword search, and the BM25 index (bm25s) over chunk texts."""
+"""Terms for keyword search, and BM25 over chunk texts, kept per segment."""
 
 from __future__ import annotations
 
+import json
 import math
 import re
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -36,30 +39,168 @@ def terms(text: str) -> list[str]:
     return list(_stemmer().stemWords(words))
 
 
-class Bm25:
-    """BM25 over a list of texts, with document frequencies for weighting question terms."""
+# BM25's constants as bm25s (the "lucene" variant) sets them, so rankings are as before.
+K1, B = 1.5, 0.75
 
-    def __init__(self, retriever: Any) -> None:
-        self._retriever = retriever
-        self._vocab: dict[str, int] = retriever.vocab_dict
-        self._indptr = np.asarray(retriever.scores["indptr"])
-        self._rows = np.asarray(retriever.scores["indices"])  # per term column: chunks holding it
-        self._df = np.diff(self._indptr)
-        self.size = int(retriever.scores["num_docs"])
+
+@dataclass(frozen=True, eq=False)
+class Postings:
+    """For one segment's chunks: which chunks hold each term and how often (a term x chunk
+    matrix in compressed columns), and how many terms each chunk has.
+
+    Built once when a segment is made, saved beside it, and memory-mapped when loaded.
+    """
+
+    vocabulary: dict[str, int]  # term -> column
+    starts: np.ndarray  # (terms + 1,) int64: column i is rows[starts[i]:starts[i + 1]]
+    rows: np.ndarray  # int32: the chunks holding each term, by column
+    counts: np.ndarray  # float32: how often the term occurs in that chunk
+    lengths: np.ndarray  # (chunks,) float32: terms in each chunk
+
+    FILES = ("terms.json", "term_starts.npy", "term_rows.npy", "term_counts.npy", "lengths.npy")
+
+    @classmethod
+    def build(cls, texts: Sequence[str]) -> Postings:
+        vocabulary: dict[str, int] = {}
+        rows: list[int] = []
+        columns: list[int] = []
+        counts: list[int] = []
+        lengths = np.zeros(len(texts), dtype=np.float32)
+        for row, text in enumerate(texts):
+            found = Counter(terms(text))
+            lengths[row] = sum(found.values())
+            for term, count in found.items():
+                rows.append(row)
+                columns.append(vocabulary.setdefault(term, len(vocabulary)))
+                counts.append(count)
+        return cls._from_triples(vocabulary, rows, columns, counts, lengths)
+
+    @classmethod
+    def _from_triples(
+        cls,
+        vocabulary: dict[str, int],
+        rows: Any,
+        columns: Any,
+        counts: Any,
+        lengths: np.ndarray,
+    ) -> Postings:
+        columns = np.asarray(columns, dtype=np.int64)
+        order = np.lexsort((np.asarray(rows, dtype=np.int64), columns))
+        starts = np.zeros(len(vocabulary) + 1, dtype=np.int64)
+        np.cumsum(np.bincount(columns, minlength=len(vocabulary)), out=starts[1:])
+        return cls(
+            vocabulary,
+            starts,
+            np.asarray(rows, dtype=np.int32)[order],
+            np.asarray(counts, dtype=np.float32)[order],
+            np.asarray(lengths, dtype=np.float32),
+        )
+
+    @classmethod
+    def merged(cls, parts: Sequence[tuple[Postings, np.ndarray]]) -> Postings:
+        """One Postings over the chunks `rows` of each part, parts one after another."""
+        vocabulary: dict[str, int] = {}
+        all_rows, all_columns, all_counts, all_lengths = [], [], [], []
+        base = 0
+        for postings, keep in parts:
+            keep = np.asarray(keep, dtype=np.int64)
+            new_row = np.full(len(postings.lengths), -1, dtype=np.int64)
+            new_row[keep] = base + np.arange(len(keep))
+            remap = np.array(
+                [vocabulary.setdefault(term, len(vocabulary)) for term in postings.vocabulary],
+                dtype=np.int64,
+            )
+            term_of = np.repeat(
+                np.arange(len(postings.vocabulary)), np.diff(np.asarray(postings.starts))
+            )
+            rows = new_row[postings.rows]
+            kept = rows >= 0
+            all_rows.append(rows[kept])
+            all_columns.append(remap[term_of[kept]] if len(remap) else term_of[kept])
+            all_counts.append(np.asarray(postings.counts)[kept])
+            all_lengths.append(np.asarray(postings.lengths)[keep])
+            base += len(keep)
+        empty = [np.zeros(0, dtype=np.int64)]
+        return cls._from_triples(
+            vocabulary,
+            np.concatenate(all_rows + empty),
+            np.concatenate(all_columns + empty),
+            np.concatenate(all_counts + empty),
+            np.concatenate([*all_lengths, np.zeros(0, dtype=np.float32)]),
+        )
+
+    def column(self, term: str) -> tuple[np.ndarray, np.ndarray]:
+        """The chunks holding `term` and how often it occurs in each."""
+        i = self.vocabulary.get(term)
+        if i is None:
+            return _NO_ROWS, _NO_COUNTS
+        start, end = int(self.starts[i]), int(self.starts[i + 1])
+        return self.rows[start:end], self.counts[start:end]
+
+    def save(self, folder: Path) -> None:
+        with open(folder / "terms.json", "w", encoding="utf-8") as out:
+            json.dump(sorted(self.vocabulary, key=self.vocabulary.__getitem__), out)
+        np.save(folder / "term_starts.npy", self.starts)
+        np.save(folder / "term_rows.npy", self.rows)
+        np.save(folder / "term_counts.npy", self.counts)
+        np.save(folder / "lengths.npy", self.lengths)
+
+    @classmethod
+    def load(cls, folder: Path) -> Postings:
+        """Read back what `save` wrote; the arrays are memory-mapped, not read into memory."""
+        with open(folder / "terms.json", encoding="utf-8") as lines:
+            vocabulary = {term: i for i, term in enumerate(json.load(lines))}
+        arrays = [np.load(folder / name, mmap_mode="r") for name in cls.FILES[1:]]
+        if len(arrays[0]) != len(vocabulary) + 1 or len(arrays[1]) != len(arrays[2]):
+            raise ValueError("the term tables do not match their vocabulary")
+        return cls(vocabulary, *arrays)
+
+
+_NO_ROWS = np.zeros(0, dtype=np.int32)
+_NO_COUNTS = np.zeros(0, dtype=np.float32)
+
+
+class Bm25:
+    """BM25 over the chunks of several Postings, each mapped to the snapshot's chunk rows.
+
+    Statistics (chunk count, average length, document frequency) are those of the live
+    chunks, so the scores are what one index built over exactly those chunks would give,
+    while adding or removing a document touches only its own segment.
+    """
+
+    def __init__(self, parts: Sequence[tuple[Postings, np.ndarray]] = ()) -> None:
+        # Each part: postings, and the snapshot row of each of its chunks (-1: removed).
+        self._parts = [(p, np.asarray(rows, dtype=np.int64)) for p, rows in parts]
+        lengths = [np.asarray(p.lengths)[rows >= 0] for p, rows in self._parts]
+        self.size = sum(len(part) for part in lengths)
+        total = sum(float(part.sum()) for part in lengths)
+        self.average_length = max(total / self.size, 1.0) if self.size else 1.0
+        self._frequency: dict[str, int] = {}
 
     @classmethod
     def build(cls, texts: Sequence[str]) -> Bm25:
-        import bm25s
+        """BM25 over `texts`, their rows numbered in order."""
+        return cls([(Postings.build(texts), np.arange(len(texts)))])
 
-        retriever = bm25s.BM25()
-        # An empty corpus still needs one token for bm25s to build its matrices.
-        retriever.index([terms(t) or [""] for t in texts] or [[""]], show_progress=False)
-        return cls(retriever)
+    def _holding(self, term: str) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """Rows holding `term`, its counts there, and those rows' lengths: part by part."""
+        for postings, snapshot_rows in self._parts:
+            local, counts = postings.column(term)
+            if not len(local):
+                continue
+            rows = snapshot_rows[local]
+            live = rows >= 0
+            yield rows[live], counts[live], np.asarray(postings.lengths)[local[live]]
+
+    def frequency(self, term: str) -> int:
+        """How many live chunks hold `term`."""
+        if term not in self._frequency:
+            self._frequency[term] = sum(len(rows) for rows, _, _ in self._holding(term))
+        return self._frequency[term]
 
     def idf(self, term: str) -> float:
         """Inverse document frequency; a term absent from every chunk gets the highest weight."""
-        i = self._vocab.get(term)
-        df = int(self._df[i]) if i is not None else 0
+        df = self.frequency(term)
         return math.log(1 + (self.size - df + 0.5) / (df + 0.5))
 
     def coverage(self, query_terms: Sequence[str], rows: np.ndarray) -> np.ndarray:
@@ -70,27 +211,23 @@ class Bm25:
         if not total:
             return covered
         for term, weight in weights.items():
-            i = self._vocab.get(term)
-            if i is not None:
-                holding = self._rows[self._indptr[i] : self._indptr[i + 1]]
-                covered += weight * np.isin(rows, holding)
+            holding = [r for r, _, _ in self._holding(term)]
+            if holding:
+                covered += weight * np.isin(rows, np.concatenate(holding))
         return covered / total
 
     def top(self, query_terms: Sequence[str], k: int) -> list[tuple[int, float]]:
         """The best `k` rows for the query terms, with their BM25 scores (all above zero)."""
-        known = [t for t in query_terms if t in self._vocab]
-        if not known or k <= 0 or self.size == 0:
+        if k <= 0 or self.size == 0:
             return []
-        rows, scores = self._retriever.retrieve(
-            [known], k=min(k, self.size), show_progress=False, n_threads=1
-        )
-        return [(int(r), float(s)) for r, s in zip(rows[0], scores[0], strict=True) if s > 0]
-
-    def save(self, folder: Path) -> None:
-        self._retriever.save(str(folder), show_progress=False)
-
-    @classmethod
-    def load(cls, folder: Path) -> Bm25:
-        import bm25s
-
-        return cls(bm25s.BM25.load(str(folder), show_progress=False))
+        total = np.zeros(self.size, dtype=np.float64)  # rows are 0..size-1: the live chunks
+        for term in query_terms:  # a repeated term counts again, as in bm25s
+            idf = self.idf(term)
+            for rows, counts, lengths in self._holding(term):
+                norm = K1 * (1 - B + B * lengths / self.average_length)
+                total[rows] += idf * counts / (counts + norm)  # a row holds a term once
+        best = np.flatnonzero(total > 0)
+        if len(best) > k:
+            best = best[np.argpartition(-total[best], k - 1)[:k]]
+        best = best[np.argsort(-total[best], kind="stable")]
+        return [(int(r), float(total[r])) for r in best]

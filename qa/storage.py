@@ -19,7 +19,7 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -33,18 +33,35 @@ from qa.errors import (
     IndexMismatchError,
     IndexNotFoundError,
 )
-from qa.lexical import Bm25
-from qa.snapshot import DocumentEntry, Snapshot
+from qa.lexical import Postings
+from qa.snapshot import DocumentEntry, Segment, Snapshot
 from qa.stores import StoreError, VectorStore, open_store
 from qa.types import Chunk, Document, Page, Span
 
 FORMAT = "qa-index"
-FORMAT_VERSION = 2  # 2: chunk vectors in a vector store, found by key
+# 3: documents in segments, each its own folder; a change writes only what it changes.
+# 2: one data folder rewritten by every change (still read; the next save converts it).
+FORMAT_VERSION = 3
+READABLE_VERSIONS = (2, 3)
 MANIFEST = "manifest.json"
 WORK = ".qa"  # qa's own scratch folder inside an index folder: staging data, temporary files
+SEGMENTS = "segments"  # one folder per segment
+VECTORS = "vectors"  # the FAISS store's saved file, in a folder of its own
 DATA_MARKER = ".qa-data"  # inside every data folder qa writes: proof that qa may delete it
 FOLDER_MARKER = ".qa-index"  # says a folder is meant for a qa index (the repository's index/)
-_FILES = (
+SEGMENT_FILES = (
+    "documents.jsonl",
+    "chunks.jsonl",
+    "chunk_keys.npy",
+    "sentences.npy",
+    "sentence_vectors.npy",
+    *Postings.FILES,
+)
+# The saved FAISS file is rewritten only once the vectors it lacks (added since, and added
+# back from the segments when loading) pass this share of all, or this many.
+VECTORS_LAG_SHARE = 0.1
+VECTORS_LAG_MIN = 20_000
+_V2_FILES = (
     "documents.jsonl",
     "chunks.jsonl",
     "chunk_keys.npy",
@@ -131,80 +148,151 @@ def manifest_of(
             "chunks": len(snapshot.chunks),
             "sentences": snapshot.sentence_count,
         },
-        "documents": [
-            {
-                "source": e.document.source,
-                "path": e.document.path,
-                "sha256": e.document.sha256,
-                "characters": len(e.document.text),
-                "pages": len(e.document.pages) or None,
-                "chunks": len(e.chunks),
-            }
-            for e in snapshot.entries
-        ],
     }
 
 
 def save_snapshot(folder: Path, snapshot: Snapshot, manifest: dict[str, Any]) -> dict[str, Any]:
-    """Write `snapshot` into `folder` and point the manifest at it; returns the manifest.
+    """Write what `snapshot` adds into `folder` and point the manifest at it; returns the
+    manifest.
 
-    A FAISS store is written into the data folder with the rest; a Milvus store keeps itself.
+    Segments already in the folder are kept as they are (the manifest lists which of their
+    documents are removed); only new segments are written, each in full before the manifest
+    names it. A FAISS store's file is rewritten only when it lags far behind the segments
+    (loading adds back what it lacks); a Milvus store keeps itself.
     """
     claim_folder(folder)
     with _locked(folder):
-        previous = _previous_data(folder)
-        staging = Path(tempfile.mkdtemp(prefix="data-", dir=folder / WORK))
+        previous = _previous_manifest(folder)
+        on_disk = {
+            s["name"]: s
+            for s in (previous or {}).get("segments", [])
+            if isinstance(s, dict) and (folder / SEGMENTS / str(s.get("name"))).is_dir()
+        }
+        manifest = dict(manifest)
+        records = []
+        staged: list[Path] = []
         try:
-            (staging / DATA_MARKER).write_text("written by qa: deleted when no longer used\n")
-            with open(staging / "documents.jsonl", "w", encoding="utf-8") as out:
-                for entry in snapshot.entries:
-                    doc = entry.document
-                    row = {
-                        "source": doc.source,
-                        "path": doc.path,
-                        "sha256": doc.sha256,
-                        "pages": [[p.number, p.start, p.end] for p in doc.pages],
-                        "sentences": len(entry.sentences),
-                        "chunks": len(entry.chunks),
-                        "text": doc.text,
+            for segment in snapshot.segments:
+                record = on_disk.get(segment.name)
+                if record is None:
+                    staging = Path(
+                        tempfile.mkdtemp(prefix=f"staging-{SEGMENTS}-", dir=folder / WORK)
+                    )
+                    staged.append(staging / segment.name)
+                    files = _write_segment(staging / segment.name, segment)
+                    record = {"name": segment.name, "files": files}
+                records.append(
+                    {
+                        "name": segment.name,
+                        "documents": len(segment.entries),
+                        "removed": snapshot.removed(segment),
+                        "files": record["files"],
                     }
-                    out.write(json.dumps(row, ensure_ascii=False) + "\n")
-            with open(staging / "chunks.jsonl", "w", encoding="utf-8") as out:
-                for chunk in snapshot.chunks:
-                    out.write(json.dumps(asdict(chunk), ensure_ascii=False) + "\n")
-            spans = np.array(
-                [[s.start, s.end] for e in snapshot.entries for s in e.sentences], dtype=np.int64
-            ).reshape(-1, 2)
-            np.save(staging / "sentences.npy", spans)
-            np.save(staging / "sentence_vectors.npy", snapshot.sentence_vectors)
-            np.save(staging / "chunk_keys.npy", snapshot.keys)
-            snapshot.store.save(staging)
-            snapshot.bm25.save(staging / "bm25")
-            manifest = dict(manifest)
+                )
+            manifest["segments"] = records
             manifest["store"] = snapshot.store.describe()
-            stored = [p.name for p in staging.iterdir() if p.is_file() and p.name != DATA_MARKER]
-            manifest["files"] = {name: _sha256(staging / name) for name in sorted(stored)}
-            for path in staging.rglob("*"):
-                if path.is_file():
-                    _fsync(path)
-            data_name = f"data-{time.strftime('%Y%m%dT%H%M%S')}-{staging.name[-8:]}"
-            staging.rename(folder / data_name)
-            manifest["data"] = data_name
+            vectors = _vectors_record(folder, snapshot, previous, staged)
+            if vectors is not None:
+                manifest["vectors"] = vectors
+            for path in staged:
+                home = SEGMENTS if path.parent.name.startswith(f"staging-{SEGMENTS}-") else VECTORS
+                (folder / home).mkdir(mode=0o700, exist_ok=True)
+                path.rename(folder / home / path.name)
+            _fsync_dir(folder / SEGMENTS)
             _write_json_atomically(folder / MANIFEST, manifest)
         except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
+            for path in staged:
+                shutil.rmtree(path.parent, ignore_errors=True)
             raise
-        _remove_stale(folder, keep=data_name, previous=previous)
+        _remove_stale(folder, manifest, previous)
     return manifest
 
 
-def _previous_data(folder: Path) -> str | None:
-    """The data folder named by the qa manifest now in `folder`, if any."""
-    try:
-        name = json.loads((folder / MANIFEST).read_text(encoding="utf-8")).get("data")
-    except (OSError, UnicodeDecodeError, ValueError, AttributeError):
+def _write_segment(path: Path, segment: Segment) -> dict[str, str]:
+    """Write `segment` into the new folder `path`; returns its files' hashes."""
+    path.mkdir(mode=0o700)
+    (path / DATA_MARKER).write_text("written by qa: deleted when no longer used\n")
+    with open(path / "documents.jsonl", "w", encoding="utf-8") as out:
+        for entry in segment.entries:
+            doc = entry.document
+            row = {
+                "source": doc.source,
+                "path": doc.path,
+                "sha256": doc.sha256,
+                "pages": [[p.number, p.start, p.end] for p in doc.pages],
+                "sentences": len(entry.sentences),
+                "chunks": len(entry.chunks),
+                "text": doc.text,
+            }
+            out.write(json.dumps(row, ensure_ascii=False) + "\n")
+    with open(path / "chunks.jsonl", "w", encoding="utf-8") as out:
+        for entry in segment.entries:
+            for chunk in entry.chunks:
+                out.write(json.dumps(asdict(chunk), ensure_ascii=False) + "\n")
+    spans = np.array(
+        [[s.start, s.end] for e in segment.entries for s in e.sentences], dtype=np.int64
+    ).reshape(-1, 2)
+    dimension = segment.entries[0].sentence_vectors.shape[1] if segment.entries else 0
+    np.save(path / "sentences.npy", spans)
+    np.save(
+        path / "sentence_vectors.npy",
+        np.concatenate(
+            [np.zeros((0, dimension), dtype=np.float32)]
+            + [np.asarray(e.sentence_vectors, dtype=np.float32) for e in segment.entries]
+        ),
+    )
+    np.save(
+        path / "chunk_keys.npy",
+        np.concatenate(
+            [np.zeros(0, dtype=np.int64)] + [e.chunk_keys for e in segment.entries]
+        ).astype(np.int64),
+    )
+    segment.postings.save(path)
+    files = {name: _sha256(path / name) for name in SEGMENT_FILES}
+    for name in (*SEGMENT_FILES, DATA_MARKER):
+        _fsync(path / name)
+    return files
+
+
+def _vectors_record(
+    folder: Path, snapshot: Snapshot, previous: dict[str, Any] | None, staged: list[Path]
+) -> dict[str, Any] | None:
+    """The saved FAISS file the manifest names: the previous one while it lags little
+    behind the segments, else a new one staged for the move beside `staged` segments."""
+    chunks = {seg.name: int(seg.chunk_starts[-1]) for seg in snapshot.segments}
+    old = (previous or {}).get("vectors")
+    if isinstance(old, dict) and (folder / VECTORS / str(old.get("name"))).is_dir():
+        held = set(old.get("segments", []))
+        lagging = sum(n for name, n in chunks.items() if name not in held)
+        if lagging <= max(VECTORS_LAG_MIN, VECTORS_LAG_SHARE * sum(chunks.values())):
+            return dict(old)
+    staging = Path(tempfile.mkdtemp(prefix=f"staging-{VECTORS}-", dir=folder / WORK))
+    name = f"vectors-{time.strftime('%Y%m%dT%H%M%S')}-{staging.name[-8:]}"
+    path = staging / name
+    path.mkdir(mode=0o700)
+    snapshot.store.save(path)
+    stored = sorted(p.name for p in path.iterdir() if p.is_file())
+    if not stored:  # a store that keeps itself (Milvus)
+        shutil.rmtree(staging, ignore_errors=True)
         return None
-    return name if isinstance(name, str) and name.startswith("data-") and "/" not in name else None
+    (path / DATA_MARKER).write_text("written by qa: deleted when no longer used\n")
+    for file in path.iterdir():
+        _fsync(file)
+    staged.append(path)
+    return {
+        "name": name,
+        "segments": sorted(chunks),
+        "files": {file: _sha256(path / file) for file in stored},
+    }
+
+
+def _previous_manifest(folder: Path) -> dict[str, Any] | None:
+    """The qa manifest now in `folder`, if any (whatever its version)."""
+    try:
+        manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return None
+    return manifest if isinstance(manifest, dict) and manifest.get("format") == FORMAT else None
 
 
 def read_manifest(folder: Path) -> dict[str, Any]:
@@ -224,11 +312,11 @@ def read_manifest(folder: Path) -> dict[str, Any]:
             "Point --index (or $QA_INDEX) at another folder; qa will not write in this one."
         )
     version = manifest.get("format_version")
-    if version != FORMAT_VERSION:
+    if version not in READABLE_VERSIONS:
         newer = isinstance(version, int) and version > FORMAT_VERSION
         raise IndexMismatchError(
-            f"The index in {folder} has format version {version}; this qa reads version "
-            f"{FORMAT_VERSION}"
+            f"The index in {folder} has format version {version}; this qa reads versions "
+            f"{', '.join(map(str, READABLE_VERSIONS))}"
             + (" (it was built by a newer qa: upgrade qa, or" if newer else " (")
             + f" rebuild it with: {rebuild_hint(folder, manifest.get('roots'))})"
         )
@@ -236,14 +324,17 @@ def read_manifest(folder: Path) -> dict[str, Any]:
 
 
 def load_snapshot(folder: Path) -> tuple[Snapshot, dict[str, Any]]:
-    """Read the index in `folder`, checking every data file against the manifest."""
+    """Read the index in `folder`, checking every data file against the manifest.
+
+    Version 2 indexes load too; the next change saves them as version 3.
+    """
     for attempt in range(3):
         manifest = read_manifest(folder)
         try:
             return _read_checked(folder, manifest), manifest
         except IndexCorruptError:
             # A save in another process may have replaced the data while we read it.
-            if attempt == 2 or read_manifest(folder).get("data") == manifest.get("data"):
+            if attempt == 2 or read_manifest(folder) == manifest:
                 raise
     raise AssertionError("unreachable")
 
@@ -251,17 +342,31 @@ def load_snapshot(folder: Path) -> tuple[Snapshot, dict[str, Any]]:
 def _read_checked(folder: Path, manifest: dict[str, Any]) -> Snapshot:
     hint = rebuild_hint(folder, manifest.get("roots"))
     try:
-        data = folder / str(manifest["data"])
-        files = manifest["files"]
-        for name in sorted(set(_FILES) | set(files)):
-            if name not in files or _sha256(data / name) != files[name]:
-                raise IndexCorruptError(
-                    f"The index file {data / name} does not match its manifest (damaged or "
-                    f"changed by hand). Rebuild with: {hint}"
-                )
         dimension = int(manifest["embedding_dimension"])
-        store = open_store(manifest["store"], dimension, folder=data, create=False)
-        return _read_data(data, dimension, store)
+        if manifest["format_version"] == 2:
+            return _read_v2(folder, manifest, dimension)
+        segments, removed = [], []
+        for record in manifest["segments"]:
+            path = folder / SEGMENTS / str(record["name"])
+            _check_files(path, record["files"], SEGMENT_FILES, hint)
+            segments.append(_read_segment(path, str(record["name"])))
+            removed.append({int(i) for i in record["removed"]})
+        vectors = manifest.get("vectors")
+        store_folder = None
+        if vectors is not None:
+            store_folder = folder / VECTORS / str(vectors["name"])
+            _check_files(store_folder, vectors["files"], (), hint)
+        store = open_store(manifest["store"], dimension, folder=store_folder, create=False)
+        entries = [
+            e
+            for seg, gone in zip(segments, removed, strict=True)
+            for i, e in enumerate(seg.entries)
+            if i not in gone
+        ]
+        snapshot = Snapshot(entries, dimension, store, segments=segments, merge=False)
+        if not store.shared:
+            _add_missing_vectors(store, snapshot)
+        return snapshot
     except IndexCorruptError:
         raise
     except StoreError as error:
@@ -273,9 +378,38 @@ def _read_checked(folder: Path, manifest: dict[str, Any]) -> Snapshot:
         ) from error
 
 
-def _read_data(data: Path, dimension: int, store: VectorStore) -> Snapshot:
-    keys = np.load(data / "chunk_keys.npy")
-    sentence_vectors = np.load(data / "sentence_vectors.npy")
+def _check_files(path: Path, files: dict[str, str], required: Sequence[str], hint: str) -> None:
+    for name in sorted(set(required) | set(files)):
+        if name not in files or "/" in name or _sha256(path / name) != files[name]:
+            raise IndexCorruptError(
+                f"The index file {path / name} does not match its manifest (damaged or "
+                f"changed by hand). Rebuild with: {hint}"
+            )
+
+
+def _add_missing_vectors(store: VectorStore, snapshot: Snapshot) -> None:
+    """Put into the store the vectors of chunks its saved file does not hold (documents
+    added since it was written): each is the mean of its sentences' vectors."""
+    held = store.keys()
+    missing = ~np.isin(snapshot.keys, held)
+    if not missing.any():
+        return
+    entries = np.unique(snapshot.chunk_entry[missing])
+    keys = [snapshot.entries[i].chunk_keys for i in entries]
+    vectors = [snapshot.entries[i].chunk_vectors() for i in entries]
+    store.add(np.concatenate(keys), np.concatenate(vectors))
+
+
+def _read_segment(path: Path, name: str) -> Segment:
+    keys = np.load(path / "chunk_keys.npy")
+    sentence_vectors = np.load(path / "sentence_vectors.npy", mmap_mode="r")
+    entries = _read_entries(path, keys, sentence_vectors)
+    return Segment(name, tuple(entries), Postings.load(path))
+
+
+def _read_entries(
+    data: Path, keys: np.ndarray, sentence_vectors: np.ndarray
+) -> list[DocumentEntry]:
     spans = np.load(data / "sentences.npy")
     with open(data / "chunks.jsonl", encoding="utf-8") as lines:
         chunks = [Chunk(**json.loads(line)) for line in lines]
@@ -312,7 +446,18 @@ def _read_data(data: Path, dimension: int, store: VectorStore) -> Snapshot:
         or len(spans) != len(sentence_vectors)
     ):
         raise ValueError("the chunk and sentence tables do not match the documents")
-    return Snapshot(entries, dimension, store, bm25=Bm25.load(data / "bm25"))
+    return entries
+
+
+def _read_v2(folder: Path, manifest: dict[str, Any], dimension: int) -> Snapshot:
+    """A version 2 index: one data folder. Its BM25 is rebuilt here (its own format is
+    bm25s's), and the next save writes it as segments."""
+    data = folder / str(manifest["data"])
+    _check_files(data, manifest["files"], _V2_FILES, rebuild_hint(folder, manifest.get("roots")))
+    store = open_store(manifest["store"], dimension, folder=data, create=False)
+    keys = np.load(data / "chunk_keys.npy")
+    entries = _read_entries(data, keys, np.load(data / "sentence_vectors.npy"))
+    return Snapshot(entries, dimension, store)
 
 
 @contextlib.contextmanager
@@ -326,15 +471,22 @@ def _locked(folder: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def _remove_stale(folder: Path, keep: str, previous: str | None = None) -> None:
-    """Remove what qa wrote and no longer uses (only ever called locked): older data folders
-    (those with qa's marker, and the one the previous manifest named) and the leftovers of
-    killed saves in `.qa/`. Nothing else in the folder is touched."""
+def _remove_stale(folder: Path, manifest: dict[str, Any], previous: dict[str, Any] | None) -> None:
+    """Remove what qa wrote and no longer uses (only ever called locked): segment and vector
+    folders (those with qa's marker) the manifest does not name, a version 2 data folder,
+    and the leftovers of killed saves in `.qa/`. Nothing else in the folder is touched."""
+    keep = {str(s["name"]) for s in manifest["segments"]}
+    if "vectors" in manifest:
+        keep.add(str(manifest["vectors"]["name"]))
+    for parent in (folder / SEGMENTS, folder / VECTORS):
+        if parent.is_dir() and not parent.is_symlink():
+            for path in parent.iterdir():
+                if path.name not in keep and _written_by_qa(path):
+                    shutil.rmtree(path, ignore_errors=True)
+    old_data = (previous or {}).get("data")
     for path in folder.iterdir():
-        if path.name == keep or path.is_symlink() or not path.is_dir():
-            continue
         if path.name.startswith("data-") and (
-            (path / DATA_MARKER).is_file() or path.name == previous
+            _written_by_qa(path) or (path.name == old_data and "/" not in path.name)
         ):
             shutil.rmtree(path, ignore_errors=True)
     for path in (folder / WORK).iterdir():
@@ -342,6 +494,10 @@ def _remove_stale(folder: Path, keep: str, previous: str | None = None) -> None:
             shutil.rmtree(path, ignore_errors=True)
         else:
             path.unlink(missing_ok=True)
+
+
+def _written_by_qa(path: Path) -> bool:
+    return path.is_dir() and not path.is_symlink() and (path / DATA_MARKER).is_file()
 
 
 def _write_json_atomically(path: Path, value: dict[str, Any]) -> None:

@@ -43,6 +43,9 @@ CHILD = STEP + textwrap.dedent(
     from qa import Index
 
     kill_at, steps = int(sys.argv[4]), [0]
+    if sys.argv[5] == "merge":  # the add also merges the segments into one: rewrite and delete
+        import qa.snapshot
+        qa.snapshot.MAX_SEGMENTS = 1
 
     step(storage, "_fsync")
     step(storage, "_write_json_atomically")
@@ -59,11 +62,19 @@ CHILD = STEP + textwrap.dedent(
 )
 
 
-def run_child(tmp_path: Path, index: Path, new_file: Path, kill_at: int):
+def run_child(tmp_path: Path, index: Path, new_file: Path, kill_at: int, operation: str):
     script = tmp_path / "child.py"
     script.write_text(CHILD)
     return subprocess.run(
-        [sys.executable, str(script), str(ROOT / "tests"), str(index), str(new_file), str(kill_at)],
+        [
+            sys.executable,
+            str(script),
+            str(ROOT / "tests"),
+            str(index),
+            str(new_file),
+            str(kill_at),
+            operation,
+        ],
         capture_output=True,
         text=True,
         timeout=120,
@@ -77,19 +88,25 @@ def base_index(tmp_path, write, fake_embedder):
     return tmp_path / "base"
 
 
+@pytest.mark.parametrize("operation", ["add", "merge"])
 def test_a_save_killed_at_every_step_leaves_a_working_index(
-    tmp_path, write, base_index, fake_embedder
+    tmp_path, write, base_index, fake_embedder, operation
 ):
     new_file = write("more/envoy.txt", ENVOY)
-    dry = run_child(tmp_path, shutil.copytree(base_index, tmp_path / "dry"), new_file, 0)
+    dry_folder = shutil.copytree(base_index, tmp_path / "dry")
+    dry = run_child(tmp_path, dry_folder, new_file, 0, operation)
     assert dry.returncode == 0, dry.stderr
     total = int(dry.stdout.split()[-1])
     assert total >= 10  # writes, fsyncs, renames and clean-up all counted
+    expected_segments = 1 if operation == "merge" else 2
+    assert len(json.loads((dry_folder / "manifest.json").read_text())["segments"]) == (
+        expected_segments
+    )
 
     outcomes = set()
     for kill_at in range(1, total + 1):
         folder = shutil.copytree(base_index, tmp_path / f"killed-{kill_at}")
-        result = run_child(tmp_path, folder, new_file, kill_at)
+        result = run_child(tmp_path, folder, new_file, kill_at, operation)
         assert result.returncode == -9, (kill_at, result.stderr)
         index = Index.load(folder, embedder=fake_embedder)  # never a damaged index
         sources = [d.source for d in index.documents]
@@ -99,8 +116,11 @@ def test_a_save_killed_at_every_step_leaves_a_working_index(
         # The next save works and clears what the killed one left behind.
         index.add([new_file])
         manifest = json.loads((folder / "manifest.json").read_text())
-        data = [p.name for p in folder.iterdir() if p.name.startswith("data-")]
-        assert data == [manifest["data"]], (kill_at, data)
+        segments = sorted(p.name for p in (folder / "segments").iterdir())
+        assert segments == sorted(s["name"] for s in manifest["segments"]), (kill_at, segments)
+        vectors = [p.name for p in (folder / "vectors").iterdir()]
+        assert vectors == [manifest["vectors"]["name"]], (kill_at, vectors)
+        assert list((folder / ".qa").iterdir()) == [], kill_at
         leftovers = [p.name for p in folder.iterdir() if p.name.startswith(".tmp")]
         assert leftovers == [], (kill_at, leftovers)
         assert [d.source for d in Index.load(folder, embedder=fake_embedder).documents] == [

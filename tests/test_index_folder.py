@@ -73,8 +73,9 @@ def test_reindexing_a_qa_index_keeps_files_qa_did_not_write(tmp_path, corpus, fa
     assert (folder / "data-2023-results" / "thesis.txt").read_text() == "precious\n"
     assert (folder / ".tmp-notes.json").exists()
     manifest = json.loads((folder / "manifest.json").read_text())
-    ours = [p.name for p in folder.iterdir() if p.name.startswith("data-")]
-    assert sorted(ours) == sorted([manifest["data"], "data-2023-results"])
+    assert [p.name for p in folder.iterdir() if p.name.startswith("data-")] == ["data-2023-results"]
+    segments = sorted(p.name for p in (folder / "segments").iterdir())
+    assert segments == sorted(s["name"] for s in manifest["segments"])
     assert len(load_index(folder, embedder=fake_embedder)) == 2
 
 
