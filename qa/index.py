@@ -25,6 +25,7 @@ from qa.retrieval import RetrievalSettings
 from qa.settings import Mode
 from qa.snapshot import Snapshot
 from qa.storage import (
+    WORK,
     claim_folder,
     load_snapshot,
     manifest_of,
@@ -283,7 +284,8 @@ class Index:
         if progress is None:
             progress = sys.stderr.isatty()
         with self._write_lock:
-            indexer = Indexer(self.embedder, self.chunking, self.store)
+            progress_folder = self.path / WORK / "progress" if self.path is not None else None
+            indexer = Indexer(self.embedder, self.chunking, self.store, progress_folder)
             return indexer.run(
                 self.snapshot,
                 paths,

@@ -13,11 +13,13 @@ sees is always on disk.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import os
 import time
 import warnings
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -68,11 +70,17 @@ class IndexReport:
 @dataclass(frozen=True, slots=True)
 class Indexer:
     """How documents become entries of a snapshot: cut with `chunking`, embedded by
-    `embedder`, their chunk vectors bound for `store`."""
+    `embedder`, their chunk vectors bound for `store`.
+
+    With a `progress_folder`, a batch larger than BATCH_CHARACTERS (one large file) is
+    embedded a slice at a time, and the vectors done so far are kept there: an interrupted
+    run resumes inside the file instead of starting it again. The index's next save clears it.
+    """
 
     embedder: Embedder
     chunking: ChunkSettings
     store: VectorStore
+    progress_folder: Path | None = None
 
     def run(
         self,
@@ -190,7 +198,7 @@ class Indexer:
             ]
             pieces.append((document, sentences, chunks, sentence_ids))
         dimension = self.embedder.dimension
-        vectors = self.embedder.embed(list(texts), progress=False).reshape(-1, dimension)
+        vectors = self.embed_texts(list(texts))
         entries: dict[str, DocumentEntry] = {}
         keys: list[int] = []
         chunk_vectors: list[np.ndarray] = []
@@ -216,10 +224,50 @@ class Indexer:
         stacked = np.array(chunk_vectors, dtype=np.float32).reshape(-1, dimension)
         return entries, len(texts), (np.array(keys, dtype=np.int64), stacked)
 
+    def embed_texts(self, texts: list[str]) -> np.ndarray:
+        """The vectors of `texts`; a large batch a slice at a time, resumably (see the class)."""
+        dimension = self.embedder.dimension
+        if self.progress_folder is None or sum(map(len, texts)) <= BATCH_CHARACTERS:
+            return self.embedder.embed(texts, progress=False).reshape(-1, dimension)
+        digest = hashlib.blake2b(self.key_settings().encode(), digest_size=16)
+        for text in texts:
+            digest.update(text.encode("utf-8", "surrogatepass") + b"\0")
+        path = self.progress_folder / f"{digest.hexdigest()}.npy"
+        parts = [_read_progress(path, dimension, len(texts))]
+        at = len(parts[0])
+        while at < len(texts):
+            end, size = at, 0
+            while end < len(texts) and (size < BATCH_CHARACTERS or end == at):
+                size += len(texts[end])
+                end += 1
+            parts.append(self.embedder.embed(texts[at:end], progress=False).reshape(-1, dimension))
+            at = end
+            if at < len(texts):
+                _write_progress(path, np.concatenate(parts))
+        return np.concatenate(parts)
+
     def key_settings(self) -> str:
         # A chunk's key depends on its file's content and on how it was cut and embedded.
         c = self.chunking
         return f"{c.size}/{c.overlap}/{SPLITTER_VERSION}/{self.embedder.name}"
+
+
+def _read_progress(path: Path, dimension: int, most: int) -> np.ndarray:
+    """The vectors an interrupted run kept for this batch, if they fit it."""
+    try:
+        done = np.load(path)
+    except (OSError, ValueError):
+        return np.zeros((0, dimension), dtype=np.float32)
+    if done.ndim != 2 or done.shape[1] != dimension or len(done) > most:
+        return np.zeros((0, dimension), dtype=np.float32)
+    return done.astype(np.float32)
+
+
+def _write_progress(path: Path, vectors: np.ndarray) -> None:
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    temp = path.with_suffix(".tmp.npy")
+    np.save(temp, vectors)
+    os.replace(temp, path)  # whole or not at all: a kill mid-write leaves the previous one
 
 
 def prune(store: VectorStore, snapshot: Snapshot) -> None:

@@ -1,5 +1,6 @@
 """Large folders: read and embedded a batch at a time, committed as it goes, resumable."""
 
+import numpy as np
 import pytest
 
 import qa.indexing
@@ -69,6 +70,45 @@ def test_an_interrupted_build_keeps_its_progress_and_resumes(
     assert len(index.report.unchanged) == done and len(index.report.added) == 40 - done
     assert not any("town 0 " in t for t in fake_embedder.embedded)  # done ones not redone
     assert len(load_index(tmp_path / "idx", embedder=fake_embedder).documents) == 40
+
+
+def test_an_interrupted_large_file_resumes_inside_the_file(
+    tmp_path, write, fake_embedder, small_batches
+):
+    # One file of ~24,000 characters of distinct sentences: embedded in slices of 5,000.
+    lines = [f"Entry {i}: the ferry number {i} leaves pier {i % 7} at dawn." for i in range(400)]
+    big = write("big/ledger.txt", " ".join(lines))
+    original = fake_embedder.embed
+    calls = []
+
+    def interrupted(texts, *, progress=False):
+        calls.append(len(texts))
+        if len(calls) == 4:
+            raise KeyboardInterrupt  # Ctrl-C in the fourth slice of the one file
+        return original(texts, progress=progress)
+
+    fake_embedder.embed = interrupted
+    with pytest.raises(KeyboardInterrupt):
+        build_index([big], path=tmp_path / "idx", embedder=fake_embedder)
+    done = sum(calls[:3])
+    assert list((tmp_path / "idx" / ".qa" / "progress").iterdir())  # the three slices kept
+
+    fake_embedder.embed = original
+    fake_embedder.embedded.clear()
+    index = build_index([big], path=tmp_path / "idx", embedder=fake_embedder)
+    resumed = len(fake_embedder.embedded)
+    assert not any(t.startswith("Entry 0:") for t in fake_embedder.embedded)
+    assert index.report.added == ["ledger.txt"]
+    passage = index.search("When does ferry number 399 leave?")[0]
+    assert "ferry number 399" in passage.text
+    assert not (tmp_path / "idx" / ".qa" / "progress").exists()  # cleared by the save
+    # The vectors are those one uninterrupted run gives.
+    whole = build_index([big], path=tmp_path / "whole", embedder=fake_embedder)
+    assert resumed == whole.report.embedded_texts - done > 0  # only what was left was embedded
+    assert np.array_equal(whole.snapshot.keys, index.snapshot.keys)
+    assert np.allclose(
+        whole.snapshot.sentence_vectors[range(400)], index.snapshot.sentence_vectors[range(400)]
+    )
 
 
 def test_a_long_build_shows_a_progress_bar_over_files(folder, tmp_path, fake_embedder, capsys):
