@@ -10,8 +10,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from qa import asking
 from qa.answer import AnswerSettings
 from qa.chunking import SPLITTER_VERSION, ChunkSettings
@@ -318,7 +316,7 @@ class Index:
         self.roots = roots
         if self._owns_store:
             if previous is not None:
-                self.store.remove(np.setdiff1d(previous.keys, snapshot.keys))
+                self.store.remove(previous.keys[~snapshot.holds(previous.keys)])
             prune(self.store, snapshot)
 
     def _manifest(self, snapshot: Snapshot, roots: list[str]) -> dict[str, Any]:

@@ -273,7 +273,7 @@ def _write_progress(path: Path, vectors: np.ndarray) -> None:
 def prune(store: VectorStore, snapshot: Snapshot) -> None:
     """Drop stored vectors no chunk of `snapshot` uses: left by a crash between storing
     and saving, by a detached copy, or kept in a save for questions in flight."""
-    if len(store) > len(np.unique(snapshot.keys)):
+    if len(store) > snapshot.distinct_keys:
         store.remove(np.setdiff1d(store.keys(), snapshot.keys))
 
 

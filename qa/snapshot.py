@@ -153,6 +153,16 @@ class Snapshot:
         known = self._sorted_keys[at] == keys
         return np.where(known, self._key_order[at], -1)
 
+    def holds(self, keys: np.ndarray) -> np.ndarray:
+        """Whether each of `keys` is a chunk of this snapshot."""
+        return self.rows_of(np.asarray(keys, dtype=np.int64)) >= 0
+
+    @cached_property
+    def distinct_keys(self) -> int:
+        """How many different chunk keys (two copies of one file share theirs)."""
+        sorted_keys = self._sorted_keys
+        return int(len(sorted_keys) and 1 + np.count_nonzero(np.diff(sorted_keys)))
+
     def chunk_vectors(self, rows: np.ndarray) -> np.ndarray:
         """The stored vectors of these chunk rows."""
         return self.store.get(self.keys[rows])

@@ -15,6 +15,7 @@ import contextlib
 import fcntl
 import hashlib
 import json
+import mmap
 import os
 import shutil
 import tempfile
@@ -403,6 +404,7 @@ def _add_missing_vectors(store: VectorStore, snapshot: Snapshot) -> None:
 def _read_segment(path: Path, name: str) -> Segment:
     keys = np.load(path / "chunk_keys.npy")
     sentence_vectors = np.load(path / "sentence_vectors.npy", mmap_mode="r")
+    _read_at_random(sentence_vectors)
     entries = _read_entries(path, keys, sentence_vectors)
     return Segment(name, tuple(entries), Postings.load(path))
 
@@ -447,6 +449,15 @@ def _read_entries(
     ):
         raise ValueError("the chunk and sentence tables do not match the documents")
     return entries
+
+
+def _read_at_random(array: np.ndarray) -> None:
+    """Tell the kernel that `array`'s file is read a few rows at a time: without this, its
+    read-ahead pulls in far more of the file than a question looks at."""
+    mapped = getattr(array, "_mmap", None)
+    if mapped is not None and hasattr(mapped, "madvise"):
+        with contextlib.suppress(OSError, ValueError):
+            mapped.madvise(mmap.MADV_RANDOM)
 
 
 def _read_v2(folder: Path, manifest: dict[str, Any], dimension: int) -> Snapshot:
@@ -523,6 +534,10 @@ def _sha256(path: Path) -> str:
     with open(path, "rb") as data:
         for block in iter(lambda: data.read(1 << 20), b""):
             digest.update(block)
+        # Hashing read the whole file into the page cache, in large pages that a memory map
+        # would later take in whole at the first row read from each: drop them instead.
+        with contextlib.suppress(OSError, AttributeError):
+            os.posix_fadvise(data.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)
     return digest.hexdigest()
 
 
