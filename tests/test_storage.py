@@ -128,6 +128,7 @@ def test_keyword_scores_of_a_changed_index_equal_those_of_one_built_at_once(
     index.remove("n1.txt")
     fresh = build_index(
         [tmp_path / "docs", *(tmp_path / f"more/n{n}.txt" for n in (0, 2, 3))],
+        path=tmp_path / "fresh",
         embedder=fake_embedder,
     )
     by_text = {c.text: c for c in fresh.snapshot.chunks}
