@@ -150,7 +150,8 @@ class Postings:
         """Read back what `save` wrote; the arrays are memory-mapped, not read into memory."""
         with open(folder / "terms.json", encoding="utf-8") as lines:
             vocabulary = {term: i for i, term in enumerate(json.load(lines))}
-        arrays = [np.load(folder / name, mmap_mode="r") for name in cls.FILES[1:]]
+        # Plain views of the maps: indexing a np.memmap goes through slow Python code.
+        arrays = [np.load(folder / name, mmap_mode="r").view(np.ndarray) for name in cls.FILES[1:]]
         if len(arrays[0]) != len(vocabulary) + 1 or len(arrays[1]) != len(arrays[2]):
             raise ValueError("the term tables do not match their vocabulary")
         return cls(vocabulary, *arrays)
@@ -210,10 +211,16 @@ class Bm25:
         covered = np.zeros(len(rows), dtype=np.float64)
         if not total:
             return covered
+        rows = np.asarray(rows, dtype=np.int64)
+        holds = np.zeros(self.size, dtype=bool)  # reused: a mask costs less than a sort
         for term, weight in weights.items():
             holding = [r for r, _, _ in self._holding(term)]
             if holding:
-                covered += weight * np.isin(rows, np.concatenate(holding))
+                for part in holding:
+                    holds[part] = True
+                covered += weight * holds[rows]
+                for part in holding:
+                    holds[part] = False
         return covered / total
 
     def top(self, query_terms: Sequence[str], k: int) -> list[tuple[int, float]]:

@@ -403,8 +403,9 @@ def _add_missing_vectors(store: VectorStore, snapshot: Snapshot) -> None:
 
 def _read_segment(path: Path, name: str) -> Segment:
     keys = np.load(path / "chunk_keys.npy")
-    sentence_vectors = np.load(path / "sentence_vectors.npy", mmap_mode="r")
-    _read_at_random(sentence_vectors)
+    mapped = np.load(path / "sentence_vectors.npy", mmap_mode="r")
+    _read_at_random(mapped)
+    sentence_vectors = mapped.view(np.ndarray)  # indexing a np.memmap is slow Python code
     entries = _read_entries(path, keys, sentence_vectors)
     return Segment(name, tuple(entries), Postings.load(path))
 
