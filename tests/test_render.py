@@ -8,7 +8,8 @@ import re
 from tests_support import EVIL, answer_citing
 
 from qa import Answer, Passage
-from qa.render import answer_json, render_reply, stream_reply, stream_steps
+from qa.present import answer_json
+from qa.ui.render import render_reply, stream_reply, stream_steps
 
 
 def test_document_text_is_escaped_everywhere_and_the_quote_is_marked():

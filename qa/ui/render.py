@@ -1,6 +1,6 @@
-"""What a chat page shows, as HTML that runs nothing: answers with linked [n] markers, their
-sources with the quoted span highlighted, notices, the list of documents; and the answer as
-JSON for API clients. Every piece of document text goes through `escape`."""
+"""What the chat page shows, as HTML that runs nothing: answers with linked [n] markers, their
+sources with the quoted span highlighted, notices, the list of documents. Every piece of
+document text goes through `escape`; the classes it uses are styled in `qa.ui.style`."""
 
 from __future__ import annotations
 
@@ -10,8 +10,10 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from qa.cli import location
+from qa import followups
 from qa.index import Index
+from qa.limits import MESSAGE_CHARS
+from qa.present import location
 from qa.types import Answer, Citation, Passage
 
 CONTEXT_CHARS = 160  # characters of the passage shown on each side of the cited span
@@ -213,10 +215,21 @@ def render_writing(text: str) -> str:
     return f'<div class="qa-reply"><div class="qa-answer qa-writing">{shown} ▍</div></div>'
 
 
+_QUESTION_START = '<div class="qa-question">'
+
+
 def render_question(question: str) -> str:
     """A question typed on the page, as plain text: its Markdown (an image from anywhere, a
     link) and its HTML are shown, never followed or loaded."""
-    return f'<div class="qa-question">{escape(question)}</div>'
+    return f"{_QUESTION_START}{escape(question)}</div>"
+
+
+def question_text(message: Any) -> str:
+    """The question as typed, from a chat message `render_question` made (or plain text)."""
+    text = followups.message_text(message)[:MESSAGE_CHARS]
+    if not text.startswith(_QUESTION_START):
+        return text
+    return html.unescape(text.removeprefix(_QUESTION_START).removesuffix("</div>"))
 
 
 def render_error(message: str) -> str:
@@ -228,50 +241,6 @@ def render_notice(message: str, *, error: bool = False) -> str:
     """A status line for the page (what an upload or a setting did), escaped."""
     kind = "qa-notice qa-error" if error else "qa-notice"
     return f'<div class="{kind}" role="status">{escape(message)}</div>' if message else ""
-
-
-# --- JSON for the API ---------------------------------------------------------------------
-
-
-def answer_json(answer: Answer) -> dict[str, Any]:
-    """The answer as JSON for API clients: text, citations (with quotes) and passages;
-    "searched" is the standalone question a follow-up was searched as (else the question)."""
-    return {
-        "question": answer.question,
-        "searched": answer.searched if answer.searched is not None else answer.question,
-        "short": answer.short,
-        "confidence": answer.confidence,
-        "text": answer.text,
-        "answered": answer.answered,
-        "mode": answer.mode,
-        "notes": list(answer.notes),
-        "citations": [
-            {
-                "n": c.n,
-                "source": c.source,
-                "start": c.start,
-                "end": c.end,
-                "page": c.page,
-                "location": location(c),
-                "quote": c.quote,
-                "score": c.score,
-                "short_start": c.short_start,
-                "short_end": c.short_end,
-            }
-            for c in answer.citations
-        ],
-        "passages": [
-            {
-                "source": p.source,
-                "start": p.start,
-                "end": p.end,
-                "page": p.page,
-                "text": p.text,
-                "score": p.score,
-            }
-            for p in answer.passages
-        ],
-    }
 
 
 # --- the documents of an index ------------------------------------------------------------
