@@ -23,6 +23,7 @@ LAYERS = [
             "limits",
             "lexical",
             "text",
+            "quotes",
             "questions",
             "squad",
         },
