@@ -20,7 +20,7 @@ TEXT = ARTICLE.read_text(encoding="utf-8")
             "At the same time, Thomas West, the US special envoy for Afghanistan, has stated it.",
             "Thomas West, the US special envoy for Afghanistan, has stated it.",
         ),
-        ("However, the Taliban did not answer the letter.", "the Taliban did not answer the letter."),
+        ("However, the Taliban did not answer it.", "the Taliban did not answer it."),
         (
             "It is worth noting that the US embassy in Kabul was closed abruptly in August 2021.",
             "the US embassy in Kabul was closed abruptly in August 2021.",
