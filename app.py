@@ -22,7 +22,7 @@ import gradio as gr
 from qa import QAError, limits
 from qa.api import default_index, default_index_path
 from qa.errors import disk_problem
-from qa.ui import chat, library, render, serving, uploads
+from qa.ui import chat, library, render, serving, uploads, viewer
 from qa.ui.style import CSS, HEAD, THEME
 
 EXAMPLES = [
@@ -51,10 +51,15 @@ def build_page() -> gr.Blocks:
         gr.Markdown(
             "# Ask your documents\n"
             "Answers quote the documents word for word (or, in Search settings, are written by a "
-            "local model and checked sentence by sentence). Each **[n]** leads to the passage "
-            "it came from. Nothing leaves this computer.",
+            "local model and checked sentence by sentence). Each **[n]** opens the document at "
+            "the passage it came from. Nothing leaves this computer. Your documents are listed "
+            '<span class="qa-wide">on the right</span>'
+            '<span class="qa-narrow">under <b>Documents and settings</b>, just below</span>.',
             elem_id="intro",
         )
+        # On a phone the documents, uploads and settings fold into a section at the top
+        # (style.py hides this button on a wide screen, where they sit beside the chat).
+        gr.Button("Documents and settings", size="sm", variant="secondary", elem_id="docs-toggle")
         with gr.Row(equal_height=False):
             with gr.Column(scale=3):
                 chatbot = gr.Chatbot(
@@ -84,7 +89,7 @@ def build_page() -> gr.Blocks:
                 new = gr.Button(
                     "New conversation", size="sm", variant="secondary", elem_id="new-conversation"
                 )
-            with gr.Column(scale=2):
+            with gr.Column(scale=2, elem_id="side"):
                 documents = gr.HTML(elem_id="documents", container=True)
                 files = gr.File(
                     label="Add documents: .txt .md .html .pdf .docx, "
@@ -118,7 +123,20 @@ def build_page() -> gr.Blocks:
                     )
                     use_button = gr.Button("Use this index", size="md", elem_id="use-index")
                     index_notice = gr.HTML(elem_id="index-notice")
+        # The document viewer: the page's script puts the request in window.qaViewerRequest
+        # and presses the hidden button; the dialog comes back into `shown_document`.
+        shown_document = gr.HTML(elem_id="viewer", container=False)
+        viewer_request = gr.Textbox(visible=False)
+        open_viewer = gr.Button("Open the document", elem_id="viewer-open")
         private: dict[str, Any] = {"api_visibility": "private"}
+        open_viewer.click(
+            viewer.open_document,
+            [viewer_request, folder],
+            shown_document,
+            js="(request, folder) => [window.qaViewerRequest || '', folder]",
+            show_progress="hidden",
+            **private,
+        )
         # Enter and Ask: while this session has an answer streaming, a question sent is not
         # taken (answer_typed leaves it in the box), whichever way it was sent.
         answer_outputs = [question, chatbot, turns, send, new]

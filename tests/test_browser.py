@@ -138,14 +138,14 @@ def use_the_page(page, tmp_path: Path) -> None:
     lengths = page.evaluate("window.__qa_lengths")
     assert len(set(lengths)) >= 3 and lengths == sorted(lengths), lengths
     assert "Thomas West" in reply.locator(".qa-answer").inner_text()
+    sources = reply.locator(".qa-sources")
+    # The document is named once, by its file name; no card lists character ranges.
+    assert sources.locator(".qa-doc").all_inner_texts() == [
+        "taliban-and-international-diplomacy.txt"
+    ]
+    assert "characters" not in sources.inner_text() and "corpus/" not in sources.inner_text()
     source = reply.locator(".qa-source").first
-    assert "taliban-and-international-diplomacy.txt" in source.locator(".qa-doc").inner_text()
-    assert source.locator(".qa-loc").inner_text().startswith("characters ")
     assert "Thomas West, the US special envoy" in source.locator("mark").inner_text()
-    # A marker leads to its source.
-    reply.locator("a.qa-marker").first.click()
-    page.locator("#chat .qa-source.qa-flash").wait_for()
-    page.wait_for_timeout(400)  # let the flash show in the screenshot
     shot(page, "02-answer-with-sources")
 
     # A follow-up question is understood through the chat history.
@@ -486,6 +486,54 @@ def page_is_accessible(page) -> None:
     expect(cards.first).to_be_visible()
     shot(page, "17-refusal-closest-opened")
     assert axe_violations(page) == []
+
+
+def test_a_citation_opens_the_document_at_the_cited_span(page):
+    try:
+        for size, name in ((None, "desktop"), (PHONE, "phone")):
+            if size:
+                page.set_viewport_size(size)
+            the_viewer_opens_and_closes(page, name)
+    except BaseException:
+        shot(page, "failure-viewer")
+        raise
+
+
+def the_viewer_opens_and_closes(page, name: str) -> None:
+    from playwright.sync_api import expect
+
+    reply = ask(page, "Which country removed the Taliban from its list of banned organizations?")
+    dialog = page.get_by_role("dialog")
+    # A click on [1] in the answer: the whole document, the quote marked and in view.
+    marker = reply.locator("a.qa-marker").first
+    marker.click()
+    expect(dialog).to_be_visible()
+    expect(dialog.locator("h2")).to_have_text("taliban-and-international-diplomacy.txt")
+    mark = dialog.locator("mark")
+    expect(mark).to_have_text(reply.locator(".qa-source mark").first.inner_text())
+    assert "The Taliban regime in Afghanistan is approaching" in dialog.inner_text()  # all of it
+    page.wait_for_timeout(300)
+    assert visible_in_viewport(mark), mark.evaluate(IN_VIEW)
+    shot(page, f"20-viewer-{name}")
+    # The keyboard is in the dialog; Escape closes it and returns to the marker.
+    expect(dialog.get_by_role("button", name="Close the document")).to_be_focused()
+    page.keyboard.press("Tab")
+    page.keyboard.press("Tab")
+    expect(dialog.get_by_role("button", name="Close the document")).to_be_focused()
+    page.keyboard.press("Escape")
+    expect(dialog).to_be_hidden()
+    expect(marker).to_be_focused()
+    # The card's [2], from the keyboard, opens the second quote; Close closes it.
+    card_link = reply.get_by_role("link", name="Open source [2]")
+    card_link.focus()
+    page.keyboard.press("Enter")
+    expect(dialog).to_be_visible()
+    expect(dialog.locator("mark")).to_have_text(
+        reply.locator(".qa-source mark").nth(1).inner_text()
+    )
+    assert axe_violations(page) == []
+    dialog.get_by_role("button", name="Close the document").click()
+    expect(dialog).to_be_hidden()
 
 
 PHONE = {"width": 390, "height": 844}

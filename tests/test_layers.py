@@ -51,7 +51,7 @@ LAYERS = [
     (
         "ui",
         {"ui", "ui.boundary", "ui.chat", "ui.library", "ui.render", "ui.serving", "ui.style"}
-        | {"ui.uploads"},
+        | {"ui.uploads", "ui.viewer"},
     ),
 ]
 LAYER = {module: rank for rank, (_, modules) in enumerate(LAYERS) for module in modules}

@@ -61,12 +61,38 @@ CSS = """
 .qa-heading { font-size: 0.75rem; font-weight: 600; text-transform: uppercase;
   letter-spacing: .05em; color: var(--body-text-color-subdued); }
 .qa-source { border: 1px solid var(--border-color-primary); border-left: 3px solid
-  var(--color-accent); border-radius: 6px; padding: 8px 10px;
-  background: var(--background-fill-secondary); scroll-margin: 12px; transition: box-shadow .3s; }
-.qa-source.qa-flash { box-shadow: 0 0 0 3px var(--color-accent); }
+  var(--color-accent); border-radius: 6px; padding: 6px 10px;
+  background: var(--background-fill-secondary); scroll-margin: 12px; }
 .qa-head { font-size: 0.85rem; margin-bottom: 4px; display: flex; gap: 6px; flex-wrap: wrap;
   align-items: baseline; }
 .qa-n { font-weight: 700; color: var(--qa-accent-text); }
+.qa-goto { position: relative; display: inline-block; border: 1px solid var(--qa-accent-text);
+  border-radius: 4px; padding: 0 4px;
+  text-decoration: none !important; color: var(--qa-accent-text) !important;
+  margin-right: 4px; background: var(--color-accent-soft); cursor: pointer; font-size: 0.85rem; }
+.qa-sr { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0);
+  white-space: nowrap; }
+.qa-heading .qa-doc { text-transform: none; letter-spacing: normal; }
+/* The document viewer: a dialog over the page; the whole screen on a phone. */
+#viewer-open { display: none !important; }
+.qa-viewer-layer[hidden] { display: none; }
+.qa-viewer-backdrop { position: fixed; inset: 0; z-index: 9000; background: rgba(0, 0, 0, .45); }
+.qa-viewer { position: fixed; z-index: 9001; top: 4vh; left: 50%; transform: translateX(-50%);
+  width: min(860px, 94vw); height: 90vh; display: flex; flex-direction: column;
+  background: var(--background-fill-primary); color: var(--body-text-color);
+  border: 1px solid var(--border-color-primary); border-radius: 10px;
+  box-shadow: 0 12px 40px rgba(0, 0, 0, .35); }
+.qa-viewer-bar { display: flex; align-items: baseline; gap: 10px; padding: 10px 14px;
+  border-bottom: 1px solid var(--border-color-primary); }
+.qa-viewer-title { font-size: 1.05rem; font-weight: 600; margin: 0; overflow-wrap: anywhere; }
+.qa-viewer-where { color: var(--body-text-color-subdued); font-size: 0.85rem; }
+.qa-viewer-close { margin-left: auto; border: 1px solid var(--border-color-primary);
+  border-radius: 6px; padding: 4px 10px; background: var(--background-fill-secondary);
+  color: var(--body-text-color); cursor: pointer; white-space: nowrap; }
+.qa-viewer-text { position: relative; flex: 1; overflow-y: auto; padding: 14px 20px;
+  white-space: pre-wrap; overflow-wrap: anywhere; line-height: 1.6; font-size: 0.95rem; }
+.qa-viewer-mark { background: #fde68a; color: #1f2937; padding: 1px 2px; border-radius: 3px; }
+.qa-viewer-cut { color: var(--body-text-color-subdued); font-style: italic; }
 .qa-doc { font-weight: 600; overflow-wrap: anywhere; }
 .qa-loc { color: var(--body-text-color-subdued); font-size: 0.85rem; }
 .qa-passage { font-size: 0.9rem; color: var(--body-text-color-subdued); }
@@ -81,11 +107,22 @@ CSS = """
 #chat .example { border: 1px solid var(--border-color-primary); border-radius: 8px;
   background: var(--background-fill-secondary); }
 #chat .example:hover { border-color: var(--color-accent); }
+#docs-toggle, .qa-narrow { display: none !important; }
 @media (max-width: 640px) {  /* a phone: the chat, the box and Ask fit on the screen */
+  .qa-wide { display: none !important; }
+  .qa-narrow { display: inline !important; }
+  /* The documents come first, folded into a section the toggle opens. */
+  #docs-toggle { display: flex !important; justify-content: space-between; width: 100%; }
+  #docs-toggle::after { content: "▾"; }
+  #docs-toggle[aria-expanded="true"]::after { content: "▴"; }
+  #side { order: -1; }
+  #side:not([data-open]) { display: none !important; }
+  .qa-viewer { top: 0; left: 0; transform: none; width: 100vw; height: 100svh;
+    border-radius: 0; border: none; }
   #intro h1 { font-size: 1.3rem; }
   #intro p { font-size: 0.85rem; line-height: 1.4; }
   .qa-short { font-size: 1.1rem; }
-  #chat { height: max(300px, calc(100svh - 300px)) !important; }
+  #chat { height: max(300px, calc(100svh - 345px)) !important; }
   #ask-row { flex-wrap: nowrap; }
   #ask-row > * { min-width: 0 !important; }
   #ask { flex: 0 0 auto; min-width: 76px !important; width: auto; }
@@ -93,24 +130,84 @@ CSS = """
 #chat .placeholder { padding: 0 32px; text-align: center; color: var(--body-text-color-subdued); }
 """
 
-# A marker [n] scrolls to its source card (in its own reply) and flashes it.
+# A marker [n], or a source card's button, opens the document viewer at the cited span: it asks
+# the server (through the hidden #viewer-open button) for the document; the viewer comes back
+# into #viewer, is scrolled to the mark and focused; Escape, Close or the backdrop close it,
+# and the keyboard returns to what opened it.
 # After each question the chat shows the question and the start of its answer, not the end of
 # the sources (the chat's own autoscroll is off): on a phone the answer stays in view.
 # Each message gets a readable label for screen readers (gradio's is the message's HTML).
 HEAD = """<script>
-document.addEventListener("click", (event) => {
-  const marker = event.target.closest && event.target.closest("a.qa-marker");
-  if (!marker) return;
-  event.preventDefault();
-  event.stopPropagation();
-  const card = document.getElementById(marker.getAttribute("href").slice(1));
-  if (!card) return;
-  card.scrollIntoView({behavior: "smooth", block: "nearest"});
-  card.classList.remove("qa-flash");
-  void card.offsetWidth;
-  card.classList.add("qa-flash");
-  setTimeout(() => card.classList.remove("qa-flash"), 1500);
-}, true);
+(() => {
+  let opener = null;
+  // render.py's title: "Open <source> at characters <start>–<end>"; the card is its href.
+  const request = (el) => {
+    const m = (el.getAttribute("title") || "").match(/^Open (.+) at characters (\\d+)–(\\d+)$/);
+    const n = (el.getAttribute("href") || "").match(/-(\\d+)$/);
+    if (!m) return null;
+    return {source: m[1], start: +m[2], end: +m[3], n: n ? +n[1] : 0, nonce: String(Date.now())};
+  };
+  const open = (el) => {
+    const data = request(el);
+    if (!data) return;
+    opener = el;
+    window.qaViewerRequest = JSON.stringify(data);
+    const button = document.getElementById("viewer-open");
+    if (button) (button.tagName === "BUTTON" ? button : button.querySelector("button")).click();
+  };
+  const layer = () => document.querySelector("#viewer .qa-viewer-layer:not([hidden])");
+  const close = () => {
+    const shown = layer();
+    if (!shown) return false;
+    shown.hidden = true;
+    if (opener && document.contains(opener)) opener.focus();
+    return true;
+  };
+  document.addEventListener("click", (event) => {
+    const t = event.target.closest && event.target.closest("a.qa-marker, a.qa-goto");
+    if (t && request(t)) {
+      event.preventDefault();
+      event.stopPropagation();
+      open(t);
+    } else if (event.target.closest && (event.target.closest(".qa-viewer-close")
+               || event.target.classList.contains("qa-viewer-backdrop"))) {
+      close();
+    }
+  }, true);
+  document.addEventListener("keydown", (event) => {
+    const shown = layer();
+    if (!shown) return;
+    if (event.key === "Escape") {
+      event.preventDefault();
+      close();
+    } else if (event.key === "Tab") {  // the keyboard stays in the dialog while it is open
+      const stops = [...shown.querySelectorAll(".qa-viewer-close, .qa-viewer-text")];
+      const at = stops.indexOf(document.activeElement);
+      event.preventDefault();
+      stops[(at + (event.shiftKey ? stops.length - 1 : 1)) % stops.length].focus();
+    }
+  }, true);
+  // The phone's "Documents and settings" section: folded until its button opens it.
+  document.addEventListener("click", (event) => {
+    const toggle = event.target.closest && event.target.closest("#docs-toggle");
+    if (!toggle) return;
+    const side = document.getElementById("side");
+    if (!side) return;
+    const open = side.toggleAttribute("data-open");  // not a class: gradio owns the classes
+    toggle.setAttribute("aria-expanded", String(open));
+  });
+  let shownNonce = "";
+  window.qaShowViewer = () => {
+    const fresh = document.querySelector("#viewer .qa-viewer-layer");
+    if (!fresh || fresh.dataset.nonce === shownNonce) return;
+    shownNonce = fresh.dataset.nonce;
+    fresh.hidden = false;
+    const text = fresh.querySelector(".qa-viewer-text");
+    const mark = fresh.querySelector(".qa-viewer-mark");
+    if (text && mark) text.scrollTop = Math.max(0, mark.offsetTop - text.clientHeight / 3);
+    fresh.querySelector(".qa-viewer-close").focus();
+  };
+})();
 (() => {
   let seen = "", queued = false;
   const scroller = (el) => {
@@ -144,6 +241,12 @@ document.addEventListener("click", (event) => {
   };
   const update = () => {
     queued = false;
+    window.qaShowViewer();
+    const toggle = document.getElementById("docs-toggle");
+    if (toggle && !toggle.hasAttribute("aria-expanded")) {
+      toggle.setAttribute("aria-expanded", "false");
+      toggle.setAttribute("aria-controls", "side");
+    }
     const chat = document.getElementById("chat");
     if (!chat) return;
     chat.querySelectorAll("[aria-label]").forEach((el) => {
