@@ -21,6 +21,7 @@ import gradio as gr
 
 from qa import QAError, limits
 from qa.api import default_index, default_index_path
+from qa.documents import supported_types
 from qa.errors import disk_problem
 from qa.ui import chat, library, render, serving, uploads, viewer
 from qa.ui.style import CSS, HEAD, THEME
@@ -91,17 +92,23 @@ def build_page() -> gr.Blocks:
                 )
             with gr.Column(scale=2, elem_id="side"):
                 documents = gr.HTML(elem_id="documents", container=True)
+                # Any file is taken, and one qa does not read is refused by the server: the
+                # reason then shows here, by the drop zone, not in a pop-up over the chat.
                 files = gr.File(
-                    label="Add documents: .txt .md .html .pdf .docx, "
+                    label=f"Add documents ({supported_types()}), "
                     f"up to {uploads.upload_limit() / 1e6:g} MB each",
                     file_count="multiple",
-                    file_types=uploads.SUPPORTED_UPLOADS,
                     elem_id="upload",
                 )
                 upload_notice = gr.HTML(elem_id="upload-notice")
                 with gr.Accordion("Remove a document", open=False, elem_id="remove-section"):
                     doomed = gr.Dropdown(show_label=False, container=False, elem_id="remove-choice")
                     remove_button = gr.Button("Remove", variant="stop", size="md", elem_id="remove")
+                    with gr.Group(visible=False, elem_id="confirm-removal") as confirm_row:
+                        confirm_text = gr.HTML()
+                        with gr.Row():
+                            yes = gr.Button("Yes, remove it", variant="stop", elem_id="remove-yes")
+                            no = gr.Button("Cancel", variant="secondary", elem_id="remove-cancel")
                 with gr.Accordion("Search settings", open=False, elem_id="settings"):
                     k = gr.Slider(1, 20, value=5, step=1, label="Passages to retrieve")
                     mode = gr.Radio(
@@ -165,9 +172,13 @@ def build_page() -> gr.Blocks:
             show_progress_on=files,  # one progress bar, where the files were dropped
             **private,
         )
-        remove_button.click(
+        # Remove asks first (Yes or Cancel beside the button): nothing is removed by one click.
+        asking = [confirm_row, confirm_text, upload_notice]
+        remove_button.click(library.confirm_removal, doomed, asking, **private)
+        no.click(library.cancel_removal, None, asking, **private)
+        yes.click(
             library.remove, [doomed, folder], [upload_notice, documents, doomed], **private
-        )
+        ).then(library.removal_done, None, [confirm_row, confirm_text], **private)
         for trigger in (use_button.click, folder_box.submit):
             trigger(
                 library.use_index,

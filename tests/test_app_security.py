@@ -82,8 +82,8 @@ def test_only_the_types_qa_reads_are_accepted(write, small_index, tmp_path, name
     result = add_uploads(small_index, [file], folder=tmp_path / "uploads")
     assert not result.changed and len(small_index) == 1
     assert result.message == (
-        f"Could not add {name}: {why} (only .docx .htm .html .markdown .md .pdf .rst .text .txt "
-        ".xhtml files can). The index is unchanged."
+        f"Could not add {name}: {why} (only .docx, .htm, .html, .markdown, .md, .pdf, .rst, "
+        ".text, .txt, .xhtml files can). The index is unchanged."
     )
 
 

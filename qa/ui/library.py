@@ -36,8 +36,9 @@ def _upload_failed(
 def upload(
     files: Sequence[str] | None,
     folder: str,
-    # Gradio finds the tracker by its default; it follows the embedding's tqdm bar too.
-    progress: gr.Progress = gr.Progress(track_tqdm=True),  # noqa: B008
+    # Gradio finds the tracker by its default. Only add_uploads' plain words show ("Reading
+    # report.pdf…"), not the tqdm bars underneath ("Batches - 0.0%").
+    progress: gr.Progress = gr.Progress(),  # noqa: B008
 ) -> tuple[None, str, Any, Any]:
     """Add uploaded files to the current index and say what happened."""
     if not files:
@@ -52,6 +53,27 @@ def upload(
         serving.forget_uploaded(files)
     notice = render.render_notice(result.message, error=not (result.changed or result.unchanged))
     return (None, notice, *documents_view(folder))
+
+
+def confirm_removal(source: str | None) -> tuple[Any, str, str]:
+    """Remove asks first: the question, with Yes and Cancel beside it; or what to choose."""
+    if not source:
+        notice = render.render_notice("Choose a document to remove first.", error=True)
+        return gr.update(visible=False), "", notice
+    question = render.render_notice(
+        f"Remove {source} from the index? An uploaded copy is deleted with it."
+    )
+    return gr.update(visible=True), question, ""
+
+
+def cancel_removal() -> tuple[Any, str, str]:
+    """Remove was not confirmed: nothing changes."""
+    return gr.update(visible=False), "", render.render_notice("Nothing was removed.")
+
+
+def removal_done() -> tuple[Any, str]:
+    """The question goes once it is answered."""
+    return gr.update(visible=False), ""
 
 
 def _remove_failed(message: str, source: str | None, folder: str) -> tuple[str, Any, Any]:

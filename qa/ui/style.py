@@ -196,6 +196,23 @@ HEAD = """<script>
     const open = side.toggleAttribute("data-open");  // not a class: gradio owns the classes
     toggle.setAttribute("aria-expanded", String(open));
   });
+  // Folding sections say whether they are open: gradio's accordions and the chat's <details>
+  // (its sanitizer drops aria-* in messages, so they are set here).
+  const syncFolds = () => {
+    document.querySelectorAll(".gr-accordion button.label-wrap").forEach((b) => {
+      const content = b.nextElementSibling;
+      const open = String(!!content && getComputedStyle(content).display !== "none");
+      if (b.getAttribute("aria-expanded") !== open) b.setAttribute("aria-expanded", open);
+    });
+    document.querySelectorAll("#chat details > summary").forEach((s) => {
+      const open = String(s.parentElement.open);
+      if (s.getAttribute("aria-expanded") !== open) s.setAttribute("aria-expanded", open);
+    });
+  };
+  window.qaSyncFolds = syncFolds;
+  document.addEventListener("click", () => setTimeout(syncFolds, 50));
+  document.addEventListener("keyup", () => setTimeout(syncFolds, 50));
+  document.addEventListener("toggle", syncFolds, true);
   let shownNonce = "";
   window.qaShowViewer = () => {
     const fresh = document.querySelector("#viewer .qa-viewer-layer");
@@ -242,6 +259,7 @@ HEAD = """<script>
   const update = () => {
     queued = false;
     window.qaShowViewer();
+    window.qaSyncFolds();
     const toggle = document.getElementById("docs-toggle");
     if (toggle && !toggle.hasAttribute("aria-expanded")) {
       toggle.setAttribute("aria-expanded", "false");
