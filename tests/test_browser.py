@@ -202,8 +202,9 @@ def use_the_page(page, tmp_path: Path) -> None:
     page.get_by_role("option", name="harbour.md").click()
     # Remove asks first; Cancel keeps the document.
     page.locator("#remove").click()
-    confirm = page.locator("#confirm-removal")
-    confirm.get_by_text("Remove harbour.md from the index?").wait_for()
+    confirm = page.locator("#remove-yes")  # the question's Yes: shown only while it asks
+    page.get_by_text("Remove harbour.md from the index?").wait_for()
+    expect(confirm).to_be_visible()
     shot(page, "06b-remove-asks-first")
     page.locator("#remove-cancel").click()
     page.locator("#upload-notice", has_text="Nothing was removed.").wait_for()

@@ -97,6 +97,7 @@ CSS = """
 .qa-loc { color: var(--body-text-color-subdued); font-size: 0.85rem; }
 .qa-passage { font-size: 0.9rem; color: var(--body-text-color-subdued); }
 .qa-passage mark { background: #fde68a; color: #1f2937; padding: 1px 2px; border-radius: 3px; }
+#chat mark .qa-short-answer { color: inherit; }  /* dark text on the yellow mark, in any theme */
 .qa-error { color: var(--error-text-color); }
 .qa-notice { font-size: 0.9rem; padding: 4px 2px; }
 .qa-docs { padding: 10px 12px; }
