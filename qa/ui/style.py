@@ -73,11 +73,13 @@ CSS = """
 .qa-sr { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0);
   white-space: nowrap; }
 .qa-heading .qa-doc { text-transform: none; letter-spacing: normal; }
-/* The document viewer: a dialog over the page; the whole screen on a phone. */
+/* The document viewer: a dialog over the page (above even the chat's scroll button, at
+   z-index 2147480000); the whole screen on a phone. */
 #viewer-open { display: none !important; }
 .qa-viewer-layer[hidden] { display: none; }
-.qa-viewer-backdrop { position: fixed; inset: 0; z-index: 9000; background: rgba(0, 0, 0, .45); }
-.qa-viewer { position: fixed; z-index: 9001; top: 4vh; left: 50%; transform: translateX(-50%);
+.qa-viewer-backdrop { position: fixed; inset: 0; z-index: 2147483000;
+  background: rgba(0, 0, 0, .45); }
+.qa-viewer { position: fixed; z-index: 2147483001; top: 4vh; left: 50%; transform: translateX(-50%);
   width: min(860px, 94vw); height: 90vh; display: flex; flex-direction: column;
   background: var(--background-fill-primary); color: var(--body-text-color);
   border: 1px solid var(--border-color-primary); border-radius: 10px;
