@@ -6,28 +6,25 @@
 QA_MAX_UPLOAD_MB caps each uploaded file (default 50); the other limits are in qa/limits.py.
 QA_INDEX_FOLDERS lists the other index folders the page may switch to (none by default).
 
-Only the page and its wiring live here; retrieval, answering and the HTML they show are in qa/.
+Only the page's layout and its wiring live here; what each event does is in qa/ui/.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
-import shutil
 import sys
-import threading
-import time
-from collections.abc import Generator, Iterator, Sequence
-from pathlib import Path
+from collections.abc import Sequence
 from typing import Any
 
 import gradio as gr
 
-from qa import Answer, Conversation, QAError, chat, followups, limits, questions, render, uploads
+from qa import QAError, limits
 from qa.api import default_index, default_index_path
-from qa.conversation import Turn
+from qa.documents import supported_types
 from qa.errors import disk_problem
+from qa.ui import chat, library, render, serving, uploads, viewer
+from qa.ui.style import CSS, HEAD, THEME
 
 EXAMPLES = [
     "Where has the US embassy in Afghanistan been operating from?",
@@ -39,463 +36,6 @@ PLACEHOLDER = (
     "**Ask about the shipped article**, *The Taliban and International Diplomacy*, "
     "or add your own documents under **Add documents**."
 )
-STREAM_SECONDS = 0.6  # the whole answer appears over this time, word by word
-Messages = list[dict[str, Any]]
-Turns = list[Turn]  # the conversation so far, as questions and Answers: never parsed from HTML
-
-# System fonts: nothing to fetch, and plainer than the theme's display font for reading.
-THEME = gr.themes.Default(
-    primary_hue="indigo",
-    font=["system-ui", "-apple-system", "Segoe UI", "Roboto", "sans-serif"],
-    font_mono=["ui-monospace", "SFMono-Regular", "Menlo", "monospace"],
-).set(
-    # Every text at least 4.5:1 against its background (WCAG AA): the theme's greys are fainter.
-    body_text_color_subdued="*neutral_600",
-    body_text_color_subdued_dark="*neutral_300",
-    input_placeholder_color="*neutral_500",
-    input_placeholder_color_dark="*neutral_400",
-    button_primary_background_fill="*primary_600",
-    button_primary_background_fill_hover="*primary_700",
-    button_primary_background_fill_dark="*primary_600",
-    button_primary_background_fill_hover_dark="*primary_700",
-    input_border_color_focus="*primary_600",
-    input_border_color_focus_dark="*primary_400",
-)
-CSS = """
-:root { --qa-accent-text: #4338ca; }
-.dark { --qa-accent-text: #c7d2fe; }
-#intro h1 { font-size: 1.5rem; margin-bottom: 4px; }
-#intro p { color: var(--body-text-color-subdued); margin-top: -4px; }
-#question textarea:focus-visible, #question textarea:focus { outline: 3px solid
-  var(--qa-accent-text) !important; outline-offset: 1px; }
-:is(button, a, input, summary):focus-visible { outline: 3px solid var(--qa-accent-text);
-  outline-offset: 2px; }
-#ask { transition: none; }  /* ready to send the moment the answer is done, not 0.2 s later */
-#chat .prose.chatbot.md { opacity: 1; }  /* gradio fades every message to 0.8 */
-.qa-reply { line-height: 1.55; }
-#chat .qa-question { max-height: 7.6em; overflow-y: auto; overflow-wrap: anywhere; }
-#chat .qa-question.qa-folded { position: relative; overflow: hidden; cursor: pointer; }
-#chat .qa-question.qa-open { max-height: none; padding-bottom: 1.6em; }
-#chat .qa-question.qa-folded::after { content: "Show the whole question ▾"; position: absolute;
-  left: 0; right: 0; bottom: 0; padding: 1.2em 4px 0; text-align: right; font-weight: 600;
-  color: var(--qa-accent-text); background: linear-gradient(rgba(255, 255, 255, 0),
-  var(--color-accent-soft) 55%); }
-#chat .qa-question.qa-open::after { content: "Fold the question ▴"; }
-.qa-answer { font-size: 1.02rem; }
-.qa-short { font-size: 1.25rem; margin-bottom: 0.35rem; }
-.qa-refusal { font-style: italic; }
-.qa-marker { font-weight: 600; text-decoration: none !important; padding: 0 3px; border-radius: 4px;
-  background: var(--color-accent-soft); color: var(--qa-accent-text) !important;
-  cursor: pointer; }
-.qa-note { margin-top: 8px; font-size: 0.85rem; color: var(--body-text-color-subdued); }
-.qa-fold > summary { cursor: pointer; }
-.qa-fold[open] > summary { margin-bottom: 8px; }
-.qa-fold .qa-source + .qa-source { margin-top: 8px; }
-.qa-removed ul { margin: 4px 0 0; padding-left: 1.2em; }
-.qa-removed li { margin-top: 4px; }
-.qa-rejected { color: var(--body-text-color-subdued); }
-.qa-sources { margin-top: 12px; display: flex; flex-direction: column; gap: 8px; }
-.qa-heading { font-size: 0.75rem; font-weight: 600; text-transform: uppercase;
-  letter-spacing: .05em; color: var(--body-text-color-subdued); }
-.qa-source { border: 1px solid var(--border-color-primary); border-left: 3px solid
-  var(--color-accent); border-radius: 6px; padding: 8px 10px;
-  background: var(--background-fill-secondary); scroll-margin: 12px; transition: box-shadow .3s; }
-.qa-source.qa-flash { box-shadow: 0 0 0 3px var(--color-accent); }
-.qa-head { font-size: 0.85rem; margin-bottom: 4px; display: flex; gap: 6px; flex-wrap: wrap;
-  align-items: baseline; }
-.qa-n { font-weight: 700; color: var(--qa-accent-text); }
-.qa-doc { font-weight: 600; overflow-wrap: anywhere; }
-.qa-loc { color: var(--body-text-color-subdued); font-size: 0.85rem; }
-.qa-passage { font-size: 0.9rem; color: var(--body-text-color-subdued); }
-.qa-passage mark { background: #fde68a; color: #1f2937; padding: 1px 2px; border-radius: 3px; }
-.qa-error { color: var(--error-text-color); }
-.qa-notice { font-size: 0.9rem; padding: 4px 2px; }
-.qa-docs { padding: 10px 12px; }
-.qa-docs ul { list-style: none; margin: 6px 0 0; padding: 0; }
-.qa-docs li { padding: 5px 0; border-bottom: 1px solid var(--border-color-primary);
-  display: flex; justify-content: space-between; gap: 8px; }
-.qa-docs li:last-child { border-bottom: none; }
-#chat .example { border: 1px solid var(--border-color-primary); border-radius: 8px;
-  background: var(--background-fill-secondary); }
-#chat .example:hover { border-color: var(--color-accent); }
-@media (max-width: 640px) {  /* a phone: the chat, the box and Ask fit on the screen */
-  #intro h1 { font-size: 1.3rem; }
-  #intro p { font-size: 0.85rem; line-height: 1.4; }
-  .qa-short { font-size: 1.1rem; }
-  #chat { height: max(300px, calc(100svh - 300px)) !important; }
-  #ask-row { flex-wrap: nowrap; }
-  #ask-row > * { min-width: 0 !important; }
-  #ask { flex: 0 0 auto; min-width: 76px !important; width: auto; }
-}
-#chat .placeholder { padding: 0 32px; text-align: center; color: var(--body-text-color-subdued); }
-"""
-
-# A marker [n] scrolls to its source card (in its own reply) and flashes it.
-# After each question the chat shows the question and the start of its answer, not the end of
-# the sources (the chat's own autoscroll is off): on a phone the answer stays in view.
-# Each message gets a readable label for screen readers (gradio's is the message's HTML).
-HEAD = """<script>
-document.addEventListener("click", (event) => {
-  const marker = event.target.closest && event.target.closest("a.qa-marker");
-  if (!marker) return;
-  event.preventDefault();
-  event.stopPropagation();
-  const card = document.getElementById(marker.getAttribute("href").slice(1));
-  if (!card) return;
-  card.scrollIntoView({behavior: "smooth", block: "nearest"});
-  card.classList.remove("qa-flash");
-  void card.offsetWidth;
-  card.classList.add("qa-flash");
-  setTimeout(() => card.classList.remove("qa-flash"), 1500);
-}, true);
-(() => {
-  let seen = "", queued = false;
-  const scroller = (el) => {
-    for (let e = el.parentElement; e; e = e.parentElement) {
-      const y = getComputedStyle(e).overflowY;
-      if ((y === "auto" || y === "scroll") && e.scrollHeight > e.clientHeight) return e;
-    }
-    return null;
-  };
-  const label = (el) => {
-    const which = el.querySelector(".qa-question") ? "Question" : "Answer";
-    const text = el.textContent.replace(/\\s+/g, " ").trim();
-    const wanted = `${which}: ${text.length > 200 ? text.slice(0, 200) + "…" : text}`;
-    if (el.getAttribute("aria-label") !== wanted) el.setAttribute("aria-label", wanted);
-  };
-  // A long question shows its first lines; a click or Enter shows all of it, and folds it back.
-  const fold = (q) => {
-    if (q.scrollHeight <= q.clientHeight + 2) return;
-    q.classList.add("qa-folded");
-    q.setAttribute("role", "button");
-    q.setAttribute("tabindex", "0");
-    q.setAttribute("aria-expanded", "false");
-    const toggle = (event) => {
-      if (event.type === "keydown" && event.key !== "Enter" && event.key !== " ") return;
-      event.preventDefault();
-      event.stopPropagation();
-      q.setAttribute("aria-expanded", String(q.classList.toggle("qa-open")));
-    };
-    q.addEventListener("click", toggle);
-    q.addEventListener("keydown", toggle);
-  };
-  const update = () => {
-    queued = false;
-    const chat = document.getElementById("chat");
-    if (!chat) return;
-    chat.querySelectorAll("[aria-label]").forEach((el) => {
-      if (el.querySelector(".qa-question, .qa-reply")) label(el);
-    });
-    chat.querySelectorAll(".qa-question:not(.qa-folded)").forEach(fold);
-    const questions = chat.querySelectorAll(".qa-question");
-    const replies = chat.querySelectorAll(".qa-reply");
-    const reply = replies[replies.length - 1];
-    const sig = `${questions.length}/${replies.length}/${reply ? reply.textContent.length : 0}`;
-    if (sig === seen || !questions.length) return;
-    seen = sig;
-    const question = questions[questions.length - 1];
-    const box = scroller(question);
-    if (!box) return;
-    const bottom = box.scrollHeight - box.clientHeight;
-    const top = question.getBoundingClientRect().top - box.getBoundingClientRect().top
-      + box.scrollTop - 12;
-    box.scrollTop = Math.min(bottom, Math.max(0, top));
-  };
-  new MutationObserver(() => {
-    if (!queued) { queued = true; requestAnimationFrame(update); }
-  }).observe(document.documentElement, {subtree: true, childList: true, characterData: true});
-})();
-</script>"""
-
-
-# --- chat -----------------------------------------------------------------------------------
-
-
-def add_question(message: str, history: Messages) -> tuple[str, Messages]:
-    """Put the typed question into the chat and clear the box."""
-    if not message.strip():
-        return message, history
-    return "", [*history, {"role": "user", "content": render.render_question(message)}]
-
-
-# While a question is answered the Ask button says so and cannot be pressed, Enter does nothing
-# and the text typed meanwhile stays in the box: no question is taken and then lost.
-ANSWERING = "Answering…"
-_answering: set[str] = set()  # page sessions with an answer streaming now
-_answering_lock = threading.Lock()
-
-
-def _controls(busy: bool) -> tuple[Any, Any]:
-    """The Ask and New conversation buttons, disabled while an answer streams."""
-    return (
-        gr.update(value=ANSWERING if busy else "Ask", interactive=not busy),
-        gr.update(interactive=not busy),
-    )
-
-
-def answer_typed(
-    message: str,
-    history: Messages,
-    turns: Turns,
-    k: float,
-    folder: str,
-    mode: str,
-    request: gr.Request | None = None,
-) -> Iterator[tuple[Any, Messages, Turns, Any, Any]]:
-    """Take the typed question, then answer it as `respond` does. Yields the question box, the
-    chat, the turns and the two buttons; a question sent while another is answered is not
-    taken (it stays in the box)."""
-    if not message.strip():
-        yield gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
-        return
-    cleared, history = add_question(message, history)
-    with _busy(request) as free:
-        if not free:
-            yield gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
-            return
-        yield cleared, history, turns, *_controls(True)
-        chat, after = history, turns
-        for chat, after in respond(history, turns, k, folder, mode, request):
-            yield gr.skip(), chat, after, gr.skip(), gr.skip()
-        yield gr.skip(), chat, after, *_controls(False)
-
-
-def answer_example(
-    event: gr.SelectData,
-    history: Messages,
-    turns: Turns,
-    k: float,
-    folder: str,
-    mode: str,
-    request: gr.Request | None = None,
-) -> Iterator[tuple[Any, Messages, Turns, Any, Any]]:
-    """A clicked example question, asked as if typed (the box keeps what is in it)."""
-    message = followups.message_text(event.value)
-    for _box, *rest in answer_typed(message, history, turns, k, folder, mode, request):
-        yield gr.skip(), *rest
-
-
-@contextlib.contextmanager
-def _busy(request: gr.Request | None) -> Iterator[bool]:
-    """Marks this page session as answering; yields False when it already was."""
-    key = request.session_hash if request is not None else None
-    if key is None:
-        yield True
-        return
-    with _answering_lock:
-        if key in _answering:
-            free = False
-        else:
-            _answering.add(key)
-            free = True
-    try:
-        yield free
-    finally:
-        if free:
-            with _answering_lock:
-                _answering.discard(key)
-
-
-def new_conversation() -> tuple[Messages, Turns]:
-    """An empty chat, and no turns for the next question to follow up on."""
-    return [], []
-
-
-# Questions in flight per page session or API client ($QA_QUESTIONS_PER_SESSION): one visitor
-# cannot fill every place in the queue's workers.
-SLOTS = chat.SessionSlots()
-
-
-def respond(
-    history: Messages,
-    turns: Turns,
-    k: float,
-    folder: str,
-    mode: str,
-    request: gr.Request | None = None,
-) -> Iterator[tuple[Messages, Turns]]:
-    """Answer the last question as the next turn of the conversation, streaming the reply;
-    sources follow the answer. Yields the chat and the turns (with this one once answered)."""
-    try:
-        with SLOTS.hold(request.session_hash if request else None):
-            yield from _respond(history, turns, k, folder, mode)
-    except QAError as error:
-        yield [*history, {"role": "assistant", "content": render.render_error(str(error))}], turns
-    except Exception as error:  # never a traceback on the page: a short message, the log has it
-        message = chat.unexpected(error, "answering")
-        yield [*history, {"role": "assistant", "content": render.render_error(message)}], turns
-
-
-def _respond(
-    history: Messages, turns: Turns, k: float, folder: str, mode: str
-) -> Iterator[tuple[Messages, Turns]]:
-    if not history or history[-1].get("role") != "user":
-        yield history, turns
-        return
-    question = followups.question_text(history[-1]["content"])
-    anchor = f"qa-{len(history)}"  # links in this reply lead to this reply's sources
-    try:
-        passages = questions.whole_k(k)
-        # Only the last turns are kept: a follow-up refers to the last one, and a long
-        # session must not grow without bound.
-        kept = turns[-max(1, limits.current().history_messages // 2) :]
-        conversation = Conversation(chat.open_index(folder), turns=kept)
-        if mode == "generate":
-            answer = yield from _written(history, turns, conversation, question, passages)
-        else:
-            answer = conversation.ask(question, k=passages)
-    except QAError as error:
-        yield [*history, {"role": "assistant", "content": render.render_error(str(error))}], turns
-        return
-    turns = conversation.turns
-    if mode == "generate":
-        reply = render.render_reply(answer, anchor=anchor)
-        yield [*history, {"role": "assistant", "content": reply}], turns
-        return
-    pause = STREAM_SECONDS / len(render.stream_steps(answer))
-    for i, reply in enumerate(render.stream_reply(answer, anchor=anchor)):
-        if i:
-            time.sleep(pause)
-        yield [*history, {"role": "assistant", "content": reply}], turns
-
-
-def _written(
-    history: Messages, turns: Turns, conversation: Conversation, question: str, k: int
-) -> Generator[tuple[Messages, Turns], None, Answer]:
-    """Stream a written answer's checked sentences as the model produces them."""
-    yield [*history, {"role": "assistant", "content": render.render_writing("")}], turns
-    stream = conversation.stream(question, k=k, mode="generate")
-    text = ""
-    for piece in stream:
-        text += piece
-        yield [*history, {"role": "assistant", "content": render.render_writing(text)}], turns
-    assert stream.answer is not None
-    return stream.answer
-
-
-def ask_api(
-    question: str,
-    k: int = 5,
-    mode: str = "extractive",
-    history: list[dict[str, str]] | None = None,
-    request: gr.Request | None = None,
-) -> dict[str, Any]:
-    """Answer a question from the app's index: the answer text, citations with quotes, passages.
-
-    mode "generate" has the local language model write the answer (checked before it is shown).
-    history, the conversation so far as [{"role": "user" | "assistant", "content": text}, ...],
-    lets a follow-up ("Who announced it?") be answered from what was said; the reply's
-    "searched" field says what it was searched as.
-    """
-    try:
-        asked = questions.clean_question(question)  # text, or a clear error: never guessed
-        passages = questions.whole_k(k)
-        with SLOTS.hold(request.session_hash if request else None):
-            conversation = Conversation.from_messages(history, index=default_index(), k=passages)
-            answer = conversation.ask(asked, k=passages, mode=mode)
-        return render.answer_json(answer)
-    except QAError as error:
-        raise gr.Error(str(error)) from error
-    except Exception as error:  # the client gets a short message; the log has the traceback
-        raise gr.Error(chat.unexpected(error, "answering")) from error
-
-
-# --- documents and settings -----------------------------------------------------------------
-
-
-def documents_view(folder: str) -> tuple[str, Any]:
-    """The list of indexed documents and the choices of the remove menu."""
-    try:
-        index = chat.open_index(folder)
-        names = [d.source for d in index.documents]
-        return render.render_documents(index), gr.update(choices=names, value=None)
-    except QAError as error:
-        message = str(error)
-    except Exception as error:
-        message = chat.unexpected(error, "listing the documents")
-    return render.render_notice(message, error=True), gr.update(choices=[], value=None)
-
-
-def upload(
-    files: Sequence[str] | None,
-    folder: str,
-    # Gradio finds the tracker by its default; it follows the embedding's tqdm bar too.
-    progress: gr.Progress = gr.Progress(track_tqdm=True),  # noqa: B008
-) -> tuple[None, str, Any, Any]:
-    """Add uploaded files to the current index and say what happened."""
-    if not files:
-        return (None, "", *documents_view(folder))
-    try:
-        result = uploads.add_uploads(
-            chat.open_index(folder),
-            files,
-            progress=lambda share, what: progress(share, desc=what),
-        )
-        notice = render.render_notice(
-            result.message, error=not (result.changed or result.unchanged)
-        )
-    except QAError as error:
-        notice = render.render_notice(f"{error} The index is unchanged.", error=True)
-    except Exception as error:  # add_uploads puts the uploads folder back as it was
-        message = disk_problem(error) or chat.unexpected(error, "adding the files")
-        notice = render.render_notice(f"{message} The index is unchanged.", error=True)
-    finally:
-        forget_uploaded(files)
-    return (None, notice, *documents_view(folder))
-
-
-def forget_uploaded(files: Sequence[str]) -> None:
-    """Delete gradio's copies of uploaded files once qa has its own: none is served later."""
-    cache = os.environ.get("GRADIO_TEMP_DIR")
-    if not cache:
-        return
-    root = Path(cache).resolve()
-    for file in files:
-        path = Path(file).resolve()
-        if path.is_relative_to(root) and path != root:
-            path.unlink(missing_ok=True)
-            if path.parent != root:
-                with contextlib.suppress(OSError):
-                    path.parent.rmdir()  # gradio keeps each upload in a folder of its own
-
-
-def private_cache(index_folder: Path) -> Path:
-    """The page's own upload cache, inside the index folder and readable by this user only,
-    emptied: copies of earlier uploads are never served again, by this app or another."""
-    cache = index_folder / ".page-cache"
-    shutil.rmtree(cache, ignore_errors=True)
-    cache.mkdir(mode=0o700, parents=True)
-    cache.chmod(0o700)
-    return cache
-
-
-def remove(source: str | None, folder: str) -> tuple[str, Any, Any]:
-    """Remove the chosen document from the current index."""
-    try:
-        notice = render.render_notice(
-            uploads.remove_document(chat.open_index(folder), source or "")
-        )
-    except QAError as error:
-        notice = render.render_notice(str(error), error=True)
-    except Exception as error:
-        message = disk_problem(error) or chat.unexpected(error, "removing the document")
-        notice = render.render_notice(message, error=True)
-    return (notice, *documents_view(folder))
-
-
-def use_index(text: str, current: str) -> tuple[str, str, Any, Any]:
-    """Switch to the index in the typed folder, or say why it cannot be used."""
-    try:
-        index = chat.open_index(text)
-    except QAError as error:
-        return (current, render.render_notice(str(error), error=True), *documents_view(current))
-    except Exception as error:
-        message = chat.unexpected(error, "opening that index")
-        return (current, render.render_notice(message, error=True), *documents_view(current))
-    folder = render.index_name(index)
-    count = f"{len(index)} document{'s' if len(index) != 1 else ''}"
-    notice = render.render_notice(f"Using the index in {folder}: {count}.")
-    return (folder, notice, *documents_view(folder))
 
 
 # --- the page -------------------------------------------------------------------------------
@@ -512,10 +52,15 @@ def build_page() -> gr.Blocks:
         gr.Markdown(
             "# Ask your documents\n"
             "Answers quote the documents word for word (or, in Search settings, are written by a "
-            "local model and checked sentence by sentence). Each **[n]** leads to the passage "
-            "it came from. Nothing leaves this computer.",
+            "local model and checked sentence by sentence). Each **[n]** opens the document at "
+            "the passage it came from. Nothing leaves this computer. Your documents are listed "
+            '<span class="qa-wide">on the right</span>'
+            '<span class="qa-narrow">under <b>Documents and settings</b>, just below</span>.',
             elem_id="intro",
         )
+        # On a phone the documents, uploads and settings fold into a section at the top
+        # (style.py hides this button on a wide screen, where they sit beside the chat).
+        gr.Button("Documents and settings", size="sm", variant="secondary", elem_id="docs-toggle")
         with gr.Row(equal_height=False):
             with gr.Column(scale=3):
                 chatbot = gr.Chatbot(
@@ -545,19 +90,25 @@ def build_page() -> gr.Blocks:
                 new = gr.Button(
                     "New conversation", size="sm", variant="secondary", elem_id="new-conversation"
                 )
-            with gr.Column(scale=2):
+            with gr.Column(scale=2, elem_id="side"):
                 documents = gr.HTML(elem_id="documents", container=True)
+                # Any file is taken, and one qa does not read is refused by the server: the
+                # reason then shows here, by the drop zone, not in a pop-up over the chat.
                 files = gr.File(
-                    label="Add documents: .txt .md .html .pdf .docx, "
+                    label=f"Add documents ({supported_types()}), "
                     f"up to {uploads.upload_limit() / 1e6:g} MB each",
                     file_count="multiple",
-                    file_types=uploads.SUPPORTED_UPLOADS,
                     elem_id="upload",
                 )
                 upload_notice = gr.HTML(elem_id="upload-notice")
                 with gr.Accordion("Remove a document", open=False, elem_id="remove-section"):
                     doomed = gr.Dropdown(show_label=False, container=False, elem_id="remove-choice")
                     remove_button = gr.Button("Remove", variant="stop", size="md", elem_id="remove")
+                    with gr.Group(visible=False, elem_id="confirm-removal") as confirm_row:
+                        confirm_text = gr.HTML()
+                        with gr.Row():
+                            yes = gr.Button("Yes, remove it", variant="stop", elem_id="remove-yes")
+                            no = gr.Button("Cancel", variant="secondary", elem_id="remove-cancel")
                 with gr.Accordion("Search settings", open=False, elem_id="settings"):
                     k = gr.Slider(1, 20, value=5, step=1, label="Passages to retrieve")
                     mode = gr.Radio(
@@ -579,13 +130,26 @@ def build_page() -> gr.Blocks:
                     )
                     use_button = gr.Button("Use this index", size="md", elem_id="use-index")
                     index_notice = gr.HTML(elem_id="index-notice")
+        # The document viewer: the page's script puts the request in window.qaViewerRequest
+        # and presses the hidden button; the dialog comes back into `shown_document`.
+        shown_document = gr.HTML(elem_id="viewer", container=False)
+        viewer_request = gr.Textbox(visible=False)
+        open_viewer = gr.Button("Open the document", elem_id="viewer-open")
         private: dict[str, Any] = {"api_visibility": "private"}
+        open_viewer.click(
+            viewer.open_document,
+            [viewer_request, folder],
+            shown_document,
+            js="(request, folder) => [window.qaViewerRequest || '', folder]",
+            show_progress="hidden",
+            **private,
+        )
         # Enter and Ask: while this session has an answer streaming, a question sent is not
         # taken (answer_typed leaves it in the box), whichever way it was sent.
         answer_outputs = [question, chatbot, turns, send, new]
         gr.on(
             [question.submit, send.click],
-            answer_typed,
+            chat.answer_typed,
             [question, chatbot, turns, k, folder, mode],
             answer_outputs,
             trigger_mode="multiple",
@@ -593,31 +157,37 @@ def build_page() -> gr.Blocks:
             **private,
         )
         chatbot.example_select(
-            answer_example,
+            chat.answer_example,
             [chatbot, turns, k, folder, mode],
             answer_outputs,
             trigger_mode="multiple",
             show_progress_on=chatbot,
             **private,
         )
-        new.click(new_conversation, None, [chatbot, turns], queue=False, **private)
+        new.click(chat.new_conversation, None, [chatbot, turns], queue=False, **private)
         files.upload(
-            upload,
+            library.upload,
             [files, folder],
             [files, upload_notice, documents, doomed],
             show_progress_on=files,  # one progress bar, where the files were dropped
             **private,
         )
-        remove_button.click(remove, [doomed, folder], [upload_notice, documents, doomed], **private)
+        # Remove asks first (Yes or Cancel beside the button): nothing is removed by one click.
+        asking = [confirm_row, confirm_text, upload_notice]
+        remove_button.click(library.confirm_removal, doomed, asking, **private)
+        no.click(library.cancel_removal, None, asking, **private)
+        yes.click(
+            library.remove, [doomed, folder], [upload_notice, documents, doomed], **private
+        ).then(library.removal_done, None, [confirm_row, confirm_text], **private)
         for trigger in (use_button.click, folder_box.submit):
             trigger(
-                use_index,
+                library.use_index,
                 [folder_box, folder],
                 [folder, index_notice, documents, doomed],
                 **private,
             )
-        page.load(documents_view, folder, [documents, doomed], **private)
-        gr.api(ask_api, api_name="ask")
+        page.load(library.documents_view, folder, [documents, doomed], **private)
+        gr.api(chat.ask_api, api_name="ask")
     return page
 
 
@@ -655,14 +225,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Load the index, then serve the page until interrupted."""
     args = parse_args(argv)
     try:
-        auth = chat.parse_auth(args.auth, where=args.auth_from)
+        auth = serving.parse_auth(args.auth, where=args.auth_from)
         if args.auth_from == "--auth" and not auth:
             raise QAError("--auth must be USER:PASSWORD, like ann:correct-horse; it is empty.")
         limit = limits.current()  # every setting checked before anything starts
     except QAError as error:
         print(f"qa: {error}", file=sys.stderr)
         return 2
-    if not auth and not chat.is_loopback(args.host):
+    if not auth and not serving.is_loopback(args.host):
         print(
             f"qa: warning: serving on {args.host} with no password: anyone who can reach port "
             f"{args.port} of this computer can read every indexed document and add files. "
@@ -676,7 +246,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         index = default_index()
         uploads.clean_on_start(index)  # an upload a killed app left half done is settled
         if index.path is not None:
-            os.environ["GRADIO_TEMP_DIR"] = str(private_cache(index.path))
+            os.environ["GRADIO_TEMP_DIR"] = str(serving.private_cache(index.path))
     except QAError as error:
         print(f"qa: {error}", file=sys.stderr)
         return 1
@@ -692,7 +262,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         server_name=args.host,
         server_port=args.port,
         # Checked by qa: a limit on guessing, and no timing difference between users.
-        auth=chat.SignIn(auth, per_minute=limit.login_attempts_per_minute) if auth else None,
+        auth=serving.SignIn(auth, per_minute=limit.login_attempts_per_minute) if auth else None,
         auth_message="Sign in to ask the documents on this computer.",
         max_file_size=limit.upload_bytes,  # gradio refuses larger uploads before they are stored
         css=CSS,

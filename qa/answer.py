@@ -12,6 +12,7 @@ import numpy as np
 
 from qa.errors import InputError
 from qa.lexical import terms
+from qa.quotes import as_shown, is_heading, near_duplicates, opener_length
 from qa.reading import Reading, SpanReader, read_evidence
 from qa.retrieval import passage
 from qa.snapshot import Snapshot
@@ -242,10 +243,11 @@ def compose_answer(
             return refusal
     # Sentence rows quoted, each as a (first, last) run; the reader's sentence comes first.
     runs: list[tuple[int, int, float]] = []
-    seen_quotes: set[str] = set()
+    said: list[str] = []  # what the runs quote, so that nothing is said twice
     if reading is not None:
-        runs.append((reading.sentence_first, reading.sentence_last, reading.answerable))
-        seen_quotes.add(_quote_key(snapshot, reading.sentence_first, reading.sentence_last))
+        first = _past_heading(snapshot, reading.sentence_first, reading.sentence_last, reading)
+        runs.append((first, reading.sentence_last, reading.answerable))
+        said.append(_run_text(snapshot, first, reading.sentence_last))
     floor = quotable[0].rank - settings.margin if quotable else 0.0
     for item in quotable:
         if len(runs) == settings.max_sentences or item.rank < floor:
@@ -253,12 +255,14 @@ def compose_answer(
         row = item.sentence_row
         if any(first <= row <= last for first, last, _ in runs):
             continue
-        key = _quote_key(snapshot, row, row)
-        if key in seen_quotes or not item.adds:
-            # Documents repeat themselves; a title, or the start of a sentence cut short by a
-            # 20,000-character word ("The quokka serial number is"), only repeats the question.
+        text = _run_text(snapshot, row, row)
+        if not item.adds or _heading_row(snapshot, row):
+            # A title, or the start of a sentence cut short by a 20,000-character word
+            # ("The quokka serial number is"), only repeats the question.
             continue
-        seen_quotes.add(key)
+        if any(near_duplicates(text, other) for other in said):
+            continue  # documents repeat themselves, sometimes with a word changed
+        said.append(text)
         runs.append((row, row, item.support))
     if not runs:
         return refusal
@@ -268,8 +272,15 @@ def compose_answer(
         entry, first_span = snapshot.sentence_span(first)
         _, last_span = snapshot.sentence_span(last)
         start, end = first_span.start, last_span.end
-        quote = entry.document.text[start:end]
         holds_short = reading is not None and n == 1
+        text = entry.document.text
+        # A dangling opener ("Since then, ") is left out of the quote, unless it holds the
+        # short answer: the quote stays an exact span, starting later.
+        skip = opener_length(text[start:end])
+        if holds_short and reading is not None and reading.start < start + skip:
+            skip = 0
+        start += skip
+        quote = text[start:end]
         citations.append(
             Citation(
                 n=n,
@@ -283,7 +294,7 @@ def compose_answer(
                 short_end=reading.end if holds_short and reading else None,
             )
         )
-        parts.append(f"{' '.join(quote.split())} [{n}]")
+        parts.append(f"{as_shown(quote, trimmed=skip > 0)} [{n}]")
     if reading is not None:
         # The reader's scores rank the passages too: the one holding its answer comes first.
         holder = citations[0]
@@ -307,7 +318,23 @@ def logit(probability: float) -> float:
     return math.log(p / (1 - p))
 
 
-def _quote_key(snapshot: Snapshot, first: int, last: int) -> str:
+def _run_text(snapshot: Snapshot, first: int, last: int) -> str:
+    """The text of sentence rows first..last."""
     entry, first_span = snapshot.sentence_span(first)
     _, last_span = snapshot.sentence_span(last)
-    return " ".join(entry.document.text[first_span.start : last_span.end].split()).lower()
+    return entry.document.text[first_span.start : last_span.end]
+
+
+def _heading_row(snapshot: Snapshot, row: int) -> bool:
+    entry, span = snapshot.sentence_span(row)
+    return is_heading(entry.document.text, span.start, span.end)
+
+
+def _past_heading(snapshot: Snapshot, first: int, last: int, reading: Reading) -> int:
+    """The reader's run without the title or heading lines it starts with, unless they hold
+    its short answer: a title is not quoted as if it answered."""
+    while first < last and _heading_row(snapshot, first):
+        if reading.start < snapshot.sentence_span(first + 1)[1].start:
+            break
+        first += 1
+    return first

@@ -9,10 +9,11 @@ import warnings
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from qa.present import answer_json, location
 from qa.settings import Mode
 
 if TYPE_CHECKING:
-    from qa.types import Answer, Citation, Passage
+    from qa.types import Answer
 
 EXAMPLES = """examples:
   qa ask "Where has the US embassy in Afghanistan been operating from?"
@@ -244,7 +245,7 @@ def _ask(args: argparse.Namespace) -> int:
     index = Index.load(args.index) if args.index else default_index()
     stream = index.stream(args.question, k=args.k, mode=args.mode)
     if args.json:
-        print(json.dumps(stream.result().to_dict(), ensure_ascii=False, indent=2))
+        print(json.dumps(answer_json(stream.result()), ensure_ascii=False, indent=2))
         return 0
     if stream.short:  # the reader's short answer first, then the sentences that back it
         print(f"Answer: {stream.short}\n")
@@ -356,12 +357,6 @@ def _eval_conversations(args: argparse.Namespace) -> int:
         Path(args.json).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
         print(f"\nFull report: {args.json}")
     return 0
-
-
-def location(item: Citation | Passage) -> str:
-    """Where a span lies, as a person reads it: 'page 3, characters 120-480'."""
-    chars = f"characters {item.start}–{item.end}"
-    return f"page {item.page}, {chars}" if item.page is not None else chars
 
 
 def format_answer(answer: Answer, *, with_text: bool = True) -> str:

@@ -22,6 +22,12 @@ HTML_SUFFIXES = {".html", ".htm", ".xhtml"}
 SUPPORTED_SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES | {".pdf", ".docx"}
 DEFAULT_MAX_FILE_BYTES = 50_000_000
 
+
+def supported_types() -> str:
+    """The file types qa reads, as one list everywhere they are named: ".docx, .htm, ..."."""
+    return ", ".join(sorted(SUPPORTED_SUFFIXES))
+
+
 PAGE_SEPARATOR = "\n\n"  # between PDF pages and between DOCX paragraphs
 
 
@@ -103,7 +109,7 @@ def no_documents(
     return NoDocumentsError(
         f"No readable documents in {names}"
         + (f" ({detail})" if detail else "")
-        + f". Supported formats: {', '.join(sorted(SUPPORTED_SUFFIXES))}."
+        + f". Supported formats: {supported_types()}."
     )
 
 
@@ -131,8 +137,7 @@ def load_file(
     if suffix not in SUPPORTED_SUFFIXES:
         raise DocumentError(
             name,
-            f"unsupported file type '{suffix or 'none'}' (supported: "
-            f"{', '.join(sorted(SUPPORTED_SUFFIXES))})",
+            f"unsupported file type '{suffix or 'none'}' (supported: {supported_types()})",
         )
     try:
         size = file.stat().st_size

@@ -4,7 +4,6 @@ make. Plain text in, plain text out; `qa.conversation` chooses among them with t
 
 from __future__ import annotations
 
-import html
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -28,9 +27,6 @@ _PRONOUN = re.compile(
 )
 
 
-_QUESTION_START = '<div class="qa-question">'  # how `render.render_question` shows a question
-
-
 def message_text(content: Any) -> str:
     """The text of a chat message's content: a string, a {"text": ...} part, or a list of them."""
     if isinstance(content, str):
@@ -44,11 +40,8 @@ def message_text(content: Any) -> str:
 
 
 def question_text(content: Any) -> str:
-    """The question as typed, from a chat message made by `render.render_question` (or plain)."""
-    text = message_text(content)[: limits.MESSAGE_CHARS]
-    if not text.startswith(_QUESTION_START):
-        return text
-    return html.unescape(text.removeprefix(_QUESTION_START).removesuffix("</div>"))
+    """A question from a chat message, as plain text, cut at `limits.MESSAGE_CHARS` characters."""
+    return message_text(content)[: limits.MESSAGE_CHARS]
 
 
 def recent(history: Sequence[Any]) -> list[Any]:

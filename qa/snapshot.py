@@ -181,12 +181,15 @@ class Snapshot:
         return range(base + chunk.first_sentence, base + chunk.end_sentence)
 
     def sentence_row_at(self, source: str, start: int) -> int | None:
-        """The global row of the sentence of `source` that starts at `start`, if there is one."""
+        """The global row of the sentence of `source` holding offset `start`, if there is one.
+
+        A citation may start inside its sentence: after an opener such as "Since then, ".
+        """
         entry = self.by_source.get(source)
         if entry is None:
             return None
-        i = bisect.bisect_left([s.start for s in entry.sentences], start)
-        if i == len(entry.sentences) or entry.sentences[i].start != start:
+        i = bisect.bisect_right([s.start for s in entry.sentences], start) - 1
+        if i < 0 or start >= entry.sentences[i].end:
             return None
         return int(self.sentence_base[self.entries.index(entry)]) + i
 

@@ -127,7 +127,7 @@ class Answer:
     searched: str | None = None
 
     def to_dict(self) -> dict[str, object]:
-        """A JSON-ready view of the answer."""
-        from dataclasses import asdict
+        """A JSON-ready view of the answer: `qa.present.answer_json`, the one JSON shape."""
+        from qa.present import answer_json  # present builds on these types
 
-        return asdict(self)
+        return answer_json(self)

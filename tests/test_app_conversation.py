@@ -1,15 +1,14 @@
 """The page's conversation: kept as turns (questions and Answers), cleared by New conversation."""
 
 import pytest
+from tests_support import page_handlers
 
 
 @pytest.fixture
 def app(monkeypatch, conversation_index):
-    import app
-
-    monkeypatch.setattr(app.chat, "open_index", lambda folder: conversation_index)
-    monkeypatch.setattr(app, "STREAM_SECONDS", 0.0)
-    return app
+    monkeypatch.setattr("qa.ui.serving.open_index", lambda folder: conversation_index)
+    monkeypatch.setattr("qa.ui.chat.STREAM_SECONDS", 0.0)
+    return page_handlers()
 
 
 def ask(app, history, turns, question):

@@ -10,11 +10,12 @@ import pytest
 from app_server import ROOT, free_port, running_app
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests_support import page_handlers
 
 from qa import Index
-from qa.chat import SignIn, is_loopback, parse_auth
 from qa.errors import InputError, QAError
-from qa.uploads import MAX_NAME, add_uploads, remove_document, safe_filename, upload_limit
+from qa.ui.serving import SignIn, is_loopback, parse_auth
+from qa.ui.uploads import MAX_NAME, add_uploads, remove_document, safe_filename, upload_limit
 
 HIDDEN_ERROR = "disk on fire at /srv/secret/path"  # must never reach the page
 
@@ -81,8 +82,8 @@ def test_only_the_types_qa_reads_are_accepted(write, small_index, tmp_path, name
     result = add_uploads(small_index, [file], folder=tmp_path / "uploads")
     assert not result.changed and len(small_index) == 1
     assert result.message == (
-        f"Could not add {name}: {why} (only .docx .htm .html .markdown .md .pdf .rst .text .txt "
-        ".xhtml files can). The index is unchanged."
+        f"Could not add {name}: {why} (only .docx, .htm, .html, .markdown, .md, .pdf, .rst, "
+        ".text, .txt, .xhtml files can). The index is unchanged."
     )
 
 
@@ -248,9 +249,9 @@ def app(monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError(HIDDEN_ERROR)
 
-    monkeypatch.setattr(app.chat, "open_index", broken)
+    monkeypatch.setattr("qa.ui.serving.open_index", broken)
     monkeypatch.setattr(app, "default_index", broken)
-    return app
+    return page_handlers()
 
 
 def _assert_short_message(html: str, doing: str, caplog) -> None:
@@ -270,7 +271,7 @@ def test_an_unexpected_error_while_answering_is_a_short_message(app, caplog):
 def test_an_unexpected_error_midway_through_a_streamed_answer_replaces_it(
     app, small_index, caplog, monkeypatch
 ):
-    monkeypatch.setattr(app.chat, "open_index", lambda folder: small_index)
+    monkeypatch.setattr("qa.ui.serving.open_index", lambda folder: small_index)
 
     def broken_stream(*args, **kwargs):
         yield "<div>Half an answer"
@@ -309,7 +310,7 @@ def test_an_unexpected_error_in_the_api_is_a_short_message(app, caplog):
 
 def test_an_open_host_without_a_password_is_warned_about(app, monkeypatch, capsys):
     monkeypatch.delenv("QA_AUTH", raising=False)
-    monkeypatch.setattr(app, "default_index", lambda: (_ for _ in ()).throw(QAError("stop")))
+    monkeypatch.setattr("app.default_index", lambda: (_ for _ in ()).throw(QAError("stop")))
     assert app.main(["--host", "0.0.0.0", "--port", "8080"]) == 1  # stopped at the index
     warning = capsys.readouterr().err
     assert "qa: warning: serving on 0.0.0.0 with no password" in warning
@@ -331,6 +332,7 @@ def test_the_served_api_shows_the_short_message_for_an_unexpected_error(
         raise RuntimeError(HIDDEN_ERROR)
 
     monkeypatch.setattr(app, "default_index", lambda: small_index)
+    monkeypatch.setattr("qa.ui.serving.default_index", lambda: small_index)
     monkeypatch.setattr(Index, "ask", broken_ask)
     page = app.build_page()
     page.queue(default_concurrency_limit=app.CONCURRENCY, max_size=app.QUEUE_SIZE)
@@ -490,11 +492,11 @@ def page_on(small_index, monkeypatch, tmp_path):
     """app.py, imported, serving small_index as its own index (in tmp_path/idx)."""
     import app
 
-    monkeypatch.setattr("qa.chat.default_index", lambda: small_index)
-    monkeypatch.setattr("qa.chat.default_index_path", lambda: tmp_path / "idx")
+    monkeypatch.setattr("qa.ui.serving.default_index", lambda: small_index)
+    monkeypatch.setattr("qa.ui.serving.default_index_path", lambda: tmp_path / "idx")
     monkeypatch.setattr(app, "default_index", lambda: small_index)
     monkeypatch.delenv("QA_INDEX_FOLDERS", raising=False)
-    return app
+    return page_handlers()
 
 
 def test_the_page_cannot_be_pointed_at_another_index_or_probe_folders(
@@ -577,7 +579,7 @@ def test_markdown_in_a_question_is_shown_as_text_and_loads_nothing(page_on):
     shown = MarkdownIt("commonmark").render(history[-1]["content"])  # HTML passes, as in gradio
     assert "<img" not in shown and "<a " not in shown
     assert "![q](http://127.0.0.1:9/leak-question-md) what?" in shown
-    assert page_on.followups.question_text(history[-1]["content"]) == typed
+    assert page_on.question_text(history[-1]["content"]) == typed
 
 
 def test_sign_ins_are_limited_per_user_name_per_minute():
@@ -627,7 +629,7 @@ def test_the_app_on_a_read_only_index_folder_says_so_and_exits_2(page_on, monkey
     def read_only():
         raise OSError(errno.EROFS, "Read-only file system", "/mnt/ro/index/.qa")
 
-    monkeypatch.setattr(page_on, "default_index", read_only)
+    monkeypatch.setattr("app.default_index", read_only)
     assert page_on.main(["--port", "8080"]) == 2
     err = capsys.readouterr().err
     assert "the disk is read-only" in err and "Traceback" not in err

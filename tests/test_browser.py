@@ -37,6 +37,18 @@ INERT = (
     'The harbour beacon <script>window.__qa_ran = "script"</script> flashes green every '
     'four seconds <img src="x" onerror="window.__qa_ran = \'img\'">.\n'
 )
+# Watches the upload: whether the documents list shows, and what the progress says.
+WATCH_UPLOAD = """() => {
+  window.__qa_upload = {listed: [], progress: []};
+  new MutationObserver(() => {
+    const list = document.querySelector('#documents');
+    const shown = !!list && list.offsetParent !== null && /taliban/.test(list.innerText);
+    window.__qa_upload.listed.push(shown);
+    const tracker = document.querySelector('#upload [data-testid="status-tracker"]');
+    const said = tracker ? tracker.innerText.trim() : "";
+    if (said) window.__qa_upload.progress.push(said);
+  }).observe(document.body, {subtree: true, childList: true, characterData: true});
+}"""
 # Watches the newest answer as it grows, so the test can tell a streamed answer from a jump.
 WATCH_STREAM = """() => {
   window.__qa_lengths = [];
@@ -138,14 +150,14 @@ def use_the_page(page, tmp_path: Path) -> None:
     lengths = page.evaluate("window.__qa_lengths")
     assert len(set(lengths)) >= 3 and lengths == sorted(lengths), lengths
     assert "Thomas West" in reply.locator(".qa-answer").inner_text()
+    sources = reply.locator(".qa-sources")
+    # The document is named once, by its file name; no card lists character ranges.
+    assert sources.locator(".qa-doc").all_inner_texts() == [
+        "taliban-and-international-diplomacy.txt"
+    ]
+    assert "characters" not in sources.inner_text() and "corpus/" not in sources.inner_text()
     source = reply.locator(".qa-source").first
-    assert "taliban-and-international-diplomacy.txt" in source.locator(".qa-doc").inner_text()
-    assert source.locator(".qa-loc").inner_text().startswith("characters ")
     assert "Thomas West, the US special envoy" in source.locator("mark").inner_text()
-    # A marker leads to its source.
-    reply.locator("a.qa-marker").first.click()
-    page.locator("#chat .qa-source.qa-flash").wait_for()
-    page.wait_for_timeout(400)  # let the flash show in the screenshot
     shot(page, "02-answer-with-sources")
 
     # A follow-up question is understood through the chat history.
@@ -188,8 +200,21 @@ def use_the_page(page, tmp_path: Path) -> None:
     page.locator("#remove-section").get_by_text("Remove a document").click()
     page.locator("#remove-choice input").click()
     page.get_by_role("option", name="harbour.md").click()
+    # Remove asks first; Cancel keeps the document.
     page.locator("#remove").click()
+    confirm = page.locator("#remove-yes")  # the question's Yes: shown only while it asks
+    page.get_by_text("Remove harbour.md from the index?").wait_for()
+    expect(confirm).to_be_visible()
+    shot(page, "06b-remove-asks-first")
+    page.locator("#remove-cancel").click()
+    page.locator("#upload-notice", has_text="Nothing was removed.").wait_for()
+    expect(confirm).to_be_hidden()
+    assert "harbour.md" in page.locator("#documents").inner_text()
+    # Yes removes it.
+    page.locator("#remove").click()
+    page.locator("#remove-yes").click()
     page.locator("#upload-notice", has_text="Removed harbour.md").wait_for()
+    expect(confirm).to_be_hidden()
     assert "harbour.md" not in page.locator("#documents").inner_text()
 
     # Settings: a folder the person who started the app did not allow is refused.
@@ -323,11 +348,25 @@ def hostile_documents(page, tmp_path: Path, dialogs: list[str]) -> None:
 
 
 def test_files_of_other_types_or_over_the_limit_are_refused(page, tmp_path):
+    from qa.documents import supported_types
+
     page.locator("#documents", has_text="taliban-and-international-diplomacy.txt").wait_for()
-    program = tmp_path / "setup.exe"
-    program.write_bytes(b"MZ\x90\x00 not a document")
-    page.set_input_files("#upload input[type=file]", str(program))
-    page.get_by_text("Invalid file type: setup.exe").wait_for()
+    # First a file that is added, so that the note has something to say.
+    notes = tmp_path / "notes.md"
+    notes.write_text("The harbour opens at dawn.\n")
+    upload(page, notes, "Added notes.md")
+    # A picture or a program is refused by the drop zone, in the note beside it, with the
+    # same list of types as the label; the note no longer says the last file was added.
+    for name, data in (("photo.png", b"\x89PNG\r\n\x1a\n"), ("setup.exe", b"MZ\x90\x00")):
+        refused = tmp_path / name
+        refused.write_bytes(data)
+        page.set_input_files("#upload input[type=file]", str(refused))
+        notice = page.locator("#upload-notice .qa-error", has_text=f"Could not add {name}")
+        notice.wait_for()
+        assert f"(only {supported_types()} files can)" in notice.inner_text()
+        assert "Added notes.md" not in page.locator("#upload-notice").inner_text()
+    assert f"Add documents ({supported_types()})" in page.locator("#upload").inner_text()
+    shot(page, "09b-refused-type-inline")
     big = tmp_path / "big.txt"
     big.write_text("The quick brown fox jumps over the lazy dog. " * 30_000)  # 1.35 MB
     page.set_input_files("#upload input[type=file]", str(big))
@@ -335,6 +374,23 @@ def test_files_of_other_types_or_over_the_limit_are_refused(page, tmp_path):
     shot(page, "10-refused-uploads")
     documents = page.locator("#documents").inner_text()
     assert "setup.exe" not in documents and "big.txt" not in documents
+    assert "photo.png" not in documents
+
+
+def test_the_documents_stay_listed_and_progress_is_in_words_while_indexing(page, tmp_path):
+    page.locator("#documents", has_text="taliban-and-international-diplomacy.txt").wait_for()
+    report = tmp_path / "report.md"
+    report.write_text("The report was written in May. " * 400)
+    page.evaluate(WATCH_UPLOAD)
+    page.set_input_files("#upload input[type=file]", str(report))
+    page.locator("#upload-notice", has_text="Added report.md").wait_for()
+    seen = page.evaluate("window.__qa_upload")
+    # The list was there all along, and what the progress said was in words.
+    assert seen["listed"] and all(seen["listed"]), seen
+    words = " ".join(seen["progress"])
+    assert "Reading report.md…" in words or "Indexing report.md" in words, seen["progress"]
+    assert "Batches" not in words and "steps" not in words, words  # no tqdm bar's words
+    assert "report.md" in page.locator("#documents").inner_text()
 
 
 def send(page, question: str) -> None:
@@ -448,6 +504,9 @@ def page_is_accessible(page) -> None:
     from playwright.sync_api import expect
 
     page.locator("#documents", has_text="taliban-and-international-diplomacy.txt").wait_for()
+    # On a wide screen the documents sit beside the chat, where the intro says they are.
+    assert "listed on the right" in page.locator("#intro").inner_text()
+    expect(page.get_by_role("button", name="Documents and settings")).to_be_hidden()
     assert page.locator("h1").all_inner_texts() == ["Ask your documents"]
     # The question box is named for what it is, and shows where the keyboard is.
     box = page.get_by_role("textbox", name="Your question")
@@ -482,10 +541,101 @@ def page_is_accessible(page) -> None:
     cards = closest.locator(".qa-source")
     assert 1 <= cards.count() <= 2, cards.count()
     expect(cards.first).to_be_hidden()
-    closest.locator("summary", has_text="Closest passages").click()
+    summary = closest.locator("summary", has_text="Closest passages")
+    # Folding sections tell a screen reader whether they are open.
+    expect(summary).to_have_attribute("aria-expanded", "false")
+    summary.click()
     expect(cards.first).to_be_visible()
+    expect(summary).to_have_attribute("aria-expanded", "true")
+    settings = page.get_by_role("button", name="Search settings")
+    expect(settings).to_have_attribute("aria-expanded", "false")
+    settings.click()
+    expect(settings).to_have_attribute("aria-expanded", "true")
+    settings.click()
+    expect(settings).to_have_attribute("aria-expanded", "false")
     shot(page, "17-refusal-closest-opened")
     assert axe_violations(page) == []
+
+
+def test_a_citation_opens_the_document_at_the_cited_span(page):
+    try:
+        for size, name in ((None, "desktop"), (PHONE, "phone")):
+            if size:
+                page.set_viewport_size(size)
+            the_viewer_opens_and_closes(page, name)
+    except BaseException:
+        shot(page, "failure-viewer")
+        raise
+
+
+def the_viewer_opens_and_closes(page, name: str) -> None:
+    from playwright.sync_api import expect
+
+    reply = ask(page, "Which country removed the Taliban from its list of banned organizations?")
+    dialog = page.get_by_role("dialog")
+    # A click on [1] in the answer: the whole document, the quote marked and in view.
+    marker = reply.locator("a.qa-marker").first
+    marker.click()
+    expect(dialog).to_be_visible()
+    expect(dialog.locator("h2")).to_have_text("taliban-and-international-diplomacy.txt")
+    mark = dialog.locator("mark")
+    expect(mark).to_have_text(reply.locator(".qa-source mark").first.inner_text())
+    assert "The Taliban regime in Afghanistan is approaching" in dialog.inner_text()  # all of it
+    page.wait_for_timeout(300)
+    assert visible_in_viewport(mark), mark.evaluate(IN_VIEW)
+    shot(page, f"20-viewer-{name}")
+    # The keyboard is in the dialog; Escape closes it and returns to the marker.
+    expect(dialog.get_by_role("button", name="Close the document")).to_be_focused()
+    page.keyboard.press("Tab")
+    page.keyboard.press("Tab")
+    expect(dialog.get_by_role("button", name="Close the document")).to_be_focused()
+    page.keyboard.press("Escape")
+    expect(dialog).to_be_hidden()
+    expect(marker).to_be_focused()
+    # The card's [2], from the keyboard, opens the second quote; Close closes it.
+    card_link = reply.get_by_role("link", name="Open source [2]")
+    card_link.focus()
+    page.keyboard.press("Enter")
+    expect(dialog).to_be_visible()
+    expect(dialog.locator("mark")).to_have_text(
+        reply.locator(".qa-source mark").nth(1).inner_text()
+    )
+    assert axe_violations(page) == []
+    dialog.get_by_role("button", name="Close the document").click()
+    expect(dialog).to_be_hidden()
+
+
+def test_the_dark_theme_keeps_every_text_readable(page):
+    try:
+        for size, name in ((None, "desktop"), (PHONE, "phone")):
+            in_the_dark(page, size, name)
+    except BaseException:
+        shot(page, "failure-dark")
+        raise
+
+
+def in_the_dark(page, size, name: str) -> None:
+    """With the system set to dark, the page turns dark, and axe finds no text under 4.5:1."""
+    page.emulate_media(color_scheme="dark")
+    if size:
+        page.set_viewport_size(size)
+    page.reload()
+    page.locator("#documents", has_text="taliban-and-international-diplomacy.txt").wait_for(
+        state="attached"
+    )
+    background = page.evaluate("getComputedStyle(document.body).backgroundColor")
+    assert background != "rgb(255, 255, 255)", background  # the dark theme is in use
+    reply = ask(page, "Who is Thomas West?")
+    assert "Thomas West" in reply.locator(".qa-answer").inner_text()
+    refusal = ask(page, "What is the boiling point of mercury?")
+    refusal.locator("summary", has_text="Closest passages").click()
+    shot(page, f"18-dark-{name}")
+    assert axe_violations(page) == []
+    reply.locator("a.qa-marker").first.click()
+    page.get_by_role("dialog").wait_for()
+    shot(page, f"19-dark-viewer-{name}")
+    assert axe_violations(page) == []
+    page.keyboard.press("Escape")
 
 
 PHONE = {"width": 390, "height": 844}
@@ -520,13 +670,29 @@ def test_on_a_phone_the_answer_and_the_question_box_stay_in_view(page):
 
 
 def on_a_phone(page) -> None:
+    from playwright.sync_api import expect
+
     page.set_viewport_size(PHONE)
     page.reload()
-    page.locator("#documents", has_text="taliban-and-international-diplomacy.txt").wait_for()
+    documents = page.locator("#documents", has_text="taliban-and-international-diplomacy.txt")
+    documents.wait_for(state="attached")
     box, ask_button = page.locator("#question textarea"), page.locator("#ask")
-    # On opening, the box and Ask show without scrolling.
+    # On opening, the box and Ask show without scrolling, and so does the way to the documents,
+    # which the intro names where it is.
+    toggle = page.get_by_role("button", name="Documents and settings")
     assert visible_in_viewport(box) and visible_in_viewport(ask_button)
+    assert visible_in_viewport(toggle) and toggle.get_attribute("aria-expanded") == "false"
+    intro = page.locator("#intro").inner_text()
+    assert "under Documents and settings, just below" in intro and "on the right" not in intro
+    expect(documents).to_be_hidden()
     page.screenshot(path=str(SCREENSHOTS / "14-phone-empty.png"))
+    toggle.click()
+    expect(documents).to_be_visible()
+    assert toggle.get_attribute("aria-expanded") == "true"
+    assert documents.bounding_box()["y"] < box.bounding_box()["y"]  # above the chat
+    page.screenshot(path=str(SCREENSHOTS / "14-phone-documents-open.png"))
+    toggle.click()
+    expect(documents).to_be_hidden()
     for n, question in enumerate(
         ["Who is Thomas West?", "What did he say about humanitarian aid?"], start=1
     ):

@@ -4,8 +4,8 @@ import os
 
 import pytest
 
-from qa.chat import NOT_ALLOWED, open_index
 from qa.errors import IndexNotFoundError, InputError
+from qa.ui.serving import NOT_ALLOWED, open_index
 
 
 def test_a_missing_index_folder_is_a_clear_error(tmp_path, monkeypatch):
@@ -22,7 +22,7 @@ def test_an_index_is_opened_once(tmp_path, small_index, monkeypatch):
     monkeypatch.setenv("QA_INDEX_FOLDERS", str(tmp_path / "idx"))
     opened = []
     monkeypatch.setattr(
-        "qa.chat.Index.load", lambda path: opened.append(path) or small_index, raising=True
+        "qa.ui.serving.Index.load", lambda path: opened.append(path) or small_index, raising=True
     )
     assert open_index(f" {tmp_path / 'idx'} ") is open_index(tmp_path / "idx") is small_index
     assert len(opened) == 1
@@ -39,5 +39,5 @@ def test_a_page_opens_no_other_folder_unless_its_owner_allowed_it(
             open_index(typed)
         assert str(refused.value) == NOT_ALLOWED
     monkeypatch.setenv("QA_INDEX_FOLDERS", f"/srv/other{os.pathsep}{tmp_path / 'idx'}")
-    monkeypatch.setattr("qa.chat.Index.load", lambda path: small_index)
+    monkeypatch.setattr("qa.ui.serving.Index.load", lambda path: small_index)
     assert open_index(tmp_path / "idx") is small_index

@@ -68,6 +68,9 @@ def test_index_ask_docs_remove_round_trip(tmp_path, write, capsys, real_embedder
     assert main(["ask", "Who won the 2022 FIFA World Cup?", "--index", idx, "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["answered"] is False and data["citations"] == []
+    # The one JSON shape, the same as the page's /ask: a passage says where it lies.
+    assert data["searched"] == "Who won the 2022 FIFA World Cup?"
+    assert data["passages"][0]["location"].startswith("characters ")
 
     assert main(["docs", "--index", idx]) == 0
     assert "docs/astana.md" in capsys.readouterr().out

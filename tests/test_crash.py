@@ -136,7 +136,7 @@ UPLOAD_CHILD = STEP + textwrap.dedent(
     """
     import os, signal, sys, pathlib, shutil
     sys.path.insert(0, sys.argv[1])
-    import qa.uploads as uploads
+    import qa.ui.uploads as uploads
     from conftest import FakeEmbedder
     from qa import Index
 
@@ -161,7 +161,7 @@ def test_an_upload_killed_at_every_step_leaves_uploads_and_index_agreeing(
     import hashlib
     import os
 
-    from qa.uploads import add_uploads, clean_on_start
+    from qa.ui.uploads import add_uploads, clean_on_start
 
     write("docs/doha.txt", DOHA)
     first = write("v1/notes.md", "The gate code is 4411.")

@@ -102,3 +102,37 @@ def test_asking_for_more_passages_shows_more_but_answers_the_same(article_index)
     five, ten = article_index.ask(question, k=5), article_index.ask(question, k=10)
     assert len(ten.passages) > len(five.passages)
     assert (ten.text, ten.citations) == (five.text, five.citations)
+
+
+# Answers that read as answers (issue 15): real questions whose best sentence opens with a
+# connective, and one whose evidence once included the article's title line.
+@pytest.mark.parametrize(
+    ("question", "starts"),
+    [
+        ("Where has the US embassy in Afghanistan been operating from?", "The US embassy in"),
+        ("Who is Thomas West?", "Thomas West, the US special envoy"),
+        ("What do major powers demand from the Taliban?", "Almost all major powers"),
+    ],
+)
+def test_answers_do_not_open_with_a_dangling_connective(article_index, question, starts):
+    answer = article_index.ask(question)
+    assert answer.text.startswith(starts)
+    assert_exact_citations(answer, article_index)
+    first = answer.citations[0]
+    assert answer.text.startswith(first.quote[:1].upper() + first.quote[1:40])
+    if answer.short:  # the short answer is still inside its citation
+        assert first.start <= first.short_start < first.short_end <= first.end
+
+
+def test_the_title_line_is_never_quoted_as_an_answer(article_index):
+    title = "The Taliban and International Diplomacy"
+    for question in ["What does Russia think about the Taliban?", "What is the article about?"]:
+        answer = article_index.ask(question)
+        assert all(c.quote.strip() != title for c in answer.citations), answer.text
+        assert_exact_citations(answer, article_index)
+
+
+def test_the_lead_repeated_in_the_article_is_quoted_once(article_index):
+    answer = article_index.ask("Is the Taliban regime approaching international recognition?")
+    lead = "The Taliban regime in Afghanistan is approaching international recognition."
+    assert answer.text.count(lead) == 1

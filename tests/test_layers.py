@@ -13,7 +13,21 @@ QA = Path(__file__).resolve().parent.parent / "qa"
 
 # Lowest first. A module may import modules of its own layer or of a lower one.
 LAYERS = [
-    ("base", {"errors", "types", "settings", "limits", "lexical", "text", "questions", "squad"}),
+    (
+        "base",
+        {
+            "errors",
+            "types",
+            "present",
+            "settings",
+            "limits",
+            "lexical",
+            "text",
+            "quotes",
+            "questions",
+            "squad",
+        },
+    ),
     (
         "parts",
         {"stores", "snapshot", "storage", "chunking", "documents", "embeddings", "reader", "llm"},
@@ -27,41 +41,61 @@ LAYERS = [
             "api",
             "conversation",
             "followups",
-            "uploads",
             "evaluation",
             "conversation_eval",
             "training",
             "cli",
         },
     ),
-    ("ui", {"chat", "render"}),
+    # The page's own package, qa/ui/: nothing below imports it.
+    (
+        "ui",
+        {"ui", "ui.boundary", "ui.chat", "ui.library", "ui.render", "ui.serving", "ui.style"}
+        | {"ui.uploads", "ui.viewer"},
+    ),
 ]
 LAYER = {module: rank for rank, (_, modules) in enumerate(LAYERS) for module in modules}
 UI = LAYERS[-1][1]
 PACKAGE = {"__init__"}  # qa/__init__.py gathers the public names from every layer
 
 
+def _file(module: str) -> Path:
+    """qa/index.py for "index", qa/ui/render.py for "ui.render", qa/ui/__init__.py for "ui"."""
+    path = QA.joinpath(*module.split("."))
+    return path / "__init__.py" if path.is_dir() else path.with_suffix(".py")
+
+
 def imports(module: str) -> set[str]:
-    """The top-level names `qa/<module>.py` imports: "qa.index" -> "index"; "gradio"."""
-    tree = ast.parse((QA / f"{module}.py").read_text(encoding="utf-8"))
+    """The qa modules and outside packages `module` imports: "qa.index" -> "index";
+    "from qa.ui import render" -> "ui.render"; "gradio"."""
+    tree = ast.parse(_file(module).read_text(encoding="utf-8"))
     found: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             names = [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            if node.module == "qa":
-                names = [f"qa.{alias.name}" for alias in node.names]
+            if node.module in ("qa", "qa.ui"):
+                names = [f"{node.module}.{alias.name}" for alias in node.names]
             else:
                 names = [node.module]
         else:
             continue
         for name in names:
             parts = name.split(".")
-            found.add(parts[1] if parts[0] == "qa" and len(parts) > 1 else parts[0])
+            if parts[0] != "qa" or len(parts) == 1:
+                found.add(parts[0])
+            elif parts[1] == "ui" and len(parts) > 2:
+                found.add(f"ui.{parts[2]}")
+            else:
+                found.add(parts[1])
     return found
 
 
-MODULES = sorted(p.stem for p in QA.glob("*.py"))
+MODULES = sorted(
+    [p.stem for p in QA.glob("*.py")]
+    + ["ui"]
+    + [f"ui.{p.stem}" for p in (QA / "ui").glob("*.py") if p.stem != "__init__"]
+)
 
 
 def test_every_module_has_a_layer():
@@ -75,7 +109,7 @@ def test_a_module_imports_only_its_own_layer_or_lower(module):
         for other in imports(module)
         if other in LAYER and LAYER[other] > LAYER[module]
     }
-    assert not upward, f"qa/{module}.py ({LAYERS[LAYER[module]][0]}) imports {sorted(upward)}"
+    assert not upward, f"{_file(module)} ({LAYERS[LAYER[module]][0]}) imports {sorted(upward)}"
 
 
 @pytest.mark.parametrize("module", [m for m in MODULES if m not in UI])
@@ -91,3 +125,8 @@ def test_the_read_path_and_the_write_path_do_not_lean_on_each_other():
 @pytest.mark.parametrize("module", ["stores", "storage", "snapshot"])
 def test_the_storage_never_imports_the_question_path(module):
     assert not imports(module) & {"index", "asking", "answer", "indexing", "retrieval"}
+
+
+@pytest.mark.parametrize("module", ["ui.render", "present"])
+def test_what_the_page_shows_does_not_lean_on_the_command_line(module):
+    assert "cli" not in imports(module)

@@ -7,8 +7,9 @@ import re
 
 from tests_support import EVIL, answer_citing
 
-from qa import Answer, Passage
-from qa.render import answer_json, render_reply, stream_reply, stream_steps
+from qa import Answer, Citation, Passage
+from qa.present import answer_json
+from qa.ui.render import render_reply, stream_reply, stream_steps
 
 
 def test_document_text_is_escaped_everywhere_and_the_quote_is_marked():
@@ -28,16 +29,49 @@ def test_a_reply_is_one_line_so_markdown_and_latex_leave_it_alone():
     assert "$" not in page and "&#36;&#36;5" in page
 
 
-def test_each_marker_links_to_its_source_card():
-    page = render_reply(answer_citing("The sky is green.", quote="sky"), anchor="r7")
-    assert '<a class="qa-marker" href="#r7-1"' in page
+def test_each_marker_links_to_its_source_card_and_names_the_span_it_opens():
+    opens = 'title="Open docs/notes.md at characters 15–18"'
+    page = render_reply(
+        answer_citing("The sky is green.", quote="sky", source="docs/notes.md"), anchor="r7"
+    )
+    assert f'<a class="qa-marker" href="#r7-1" {opens}>[1]</a>' in page
     assert '<div class="qa-source" id="r7-1">' in page
-    assert "notes.md" in page and "characters 15–18" in page
+    assert f'<a class="qa-n qa-goto" href="#r7-1" {opens}>' in page  # the card opens it too
+
+
+def test_cards_name_the_document_once_by_its_file_name_without_character_ranges():
+    answer = answer_citing("The sky is green.", quote="sky", source="docs/notes.md")
+    second = dataclasses.replace(answer.citations[0], n=2, start=19, end=24, quote="green")
+    page = render_reply(
+        dataclasses.replace(
+            answer, text="The sky is green. [1] [2]", citations=[*answer.citations, second]
+        ),
+        anchor="r",
+    )
+    sources = page[page.index('class="qa-sources"') :]
+    visible = re.sub(r"<[^>]+>", "", sources)  # what a reader sees, not the links' titles
+    assert visible.count("notes.md") == 1 and "docs/" not in visible
+    assert "characters" not in visible
+
+
+def test_context_does_not_repeat_from_card_to_card():
+    text = "One came first. Two came next. Three came last."
+    passage = Passage("a.txt", 0, len(text), text, 0.9, "a.txt#0")
+    cites = [
+        Citation(1, "a.txt", 0, 15, "One came first.", 0.8),
+        Citation(2, "a.txt", 16, 30, "Two came next.", 0.8),
+    ]
+    page = render_reply(
+        Answer("q", "One came first. [1] Two came next. [2]", True, cites, [passage]), anchor="r"
+    )
+    cards = re.findall(r'<div class="qa-passage">(.*?)</div>', page)
+    words = [re.sub(r"<[^>]+>", "", card) for card in cards]
+    assert "Two" not in words[0] and "One" not in words[1] and "Three came last." in words[1]
 
 
 def test_pdf_sources_show_their_page():
     page = render_reply(answer_citing("The sky is green.", quote="sky", page=3), anchor="r")
-    assert "page 3, characters" in page
+    assert '<span class="qa-loc">page 3</span>' in page
 
 
 def test_a_refusal_shows_the_closest_passages_without_marks():

@@ -3,7 +3,7 @@
 import pytest
 
 from qa.errors import InputError
-from qa.uploads import add_uploads, remove_document, safe_filename
+from qa.ui.uploads import add_uploads, remove_document, safe_filename
 
 
 @pytest.mark.parametrize(

@@ -34,3 +34,30 @@ def answer_citing(sentence: str, *, quote: str, source: str = "notes.md", page: 
     passage = Passage(source, 0, len(text), text, 0.9, f"{source}#0", page)
     citation = Citation(1, source, start, start + len(quote), quote, 0.8, page)
     return Answer("q", f"{sentence} [1]", True, [citation], [passage])
+
+
+def page_handlers():
+    """What app.py wires to the page, by name: the handlers of qa/ui/ and app's own main."""
+    from types import SimpleNamespace
+
+    import app
+    from qa.ui import chat, library, render, serving
+
+    return SimpleNamespace(
+        add_question=chat.add_question,
+        answer_typed=chat.answer_typed,
+        respond=chat.respond,
+        new_conversation=chat.new_conversation,
+        ask_api=chat.ask_api,
+        SLOTS=chat.SLOTS,
+        upload=library.upload,
+        remove=library.remove,
+        use_index=library.use_index,
+        private_cache=serving.private_cache,
+        question_text=render.question_text,
+        render=render,
+        main=app.main,
+        build_page=app.build_page,
+        CONCURRENCY=app.CONCURRENCY,
+        QUEUE_SIZE=app.QUEUE_SIZE,
+    )

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PureWindowsPath
 
 from qa import limits
-from qa.documents import SUPPORTED_SUFFIXES, FileNotice, load_file
+from qa.documents import SUPPORTED_SUFFIXES, FileNotice, load_file, supported_types
 from qa.errors import DocumentError, InputError, SkippedFileWarning
 from qa.index import Index, IndexReport, PathLike
 from qa.text import byte_size, unique_name
@@ -162,7 +162,8 @@ def add_uploads(
         taken: set[str] = set()
         for i, file in enumerate(files):
             name = _unique(safe_filename(Path(os.fspath(file)).name), taken)
-            report(0.5 * i / max(len(files), 1), f"Reading {name}")
+            of = f" ({i + 1} of {len(files)})" if len(files) > 1 else ""
+            report(0.5 * i / max(len(files), 1), f"Reading {name}{of}…")
             copy = staging / name
             try:
                 _stage(Path(file), copy, limit)
@@ -174,7 +175,7 @@ def add_uploads(
         if not staged:
             return UploadResult(skipped=skipped)
         what = staged[0].name if len(staged) == 1 else f"{len(staged)} files"
-        report(0.5, f"Adding {what} to the index")
+        report(0.5, f"Indexing {what}: cutting it into passages and embedding them…")
         with _uploads_lock:
             recover(index, folder)  # an upload a killed app left half done comes first
             result = _add_in_place(index, staged, folder, limit)
@@ -198,9 +199,7 @@ def _stage(file: Path, copy: Path, limit: int) -> None:
     suffix = copy.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
         kind = f"'{suffix}' files" if suffix else "files without an extension"
-        raise DocumentError(
-            name, f"{kind} cannot be added (only {' '.join(SUPPORTED_UPLOADS)} files can)"
-        )
+        raise DocumentError(name, f"{kind} cannot be added (only {supported_types()} files can)")
     try:
         if not file.is_file():
             raise DocumentError(name, "not a file")

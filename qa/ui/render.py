@@ -1,20 +1,21 @@
-"""What a chat page shows, as HTML that runs nothing: answers with linked [n] markers, their
-sources with the quoted span highlighted, notices, the list of documents; and the answer as
-JSON for API clients. Every piece of document text goes through `escape`."""
+"""What the chat page shows, as HTML that runs nothing: answers with linked [n] markers, their
+sources with the quoted span highlighted, notices, the list of documents. Every piece of
+document text goes through `escape`; the classes it uses are styled in `qa.ui.style`."""
 
 from __future__ import annotations
 
 import html
 import re
 from collections.abc import Iterator, Mapping, Sequence
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
-from qa.cli import location
+from qa import followups
 from qa.index import Index
+from qa.limits import MESSAGE_CHARS
 from qa.types import Answer, Citation, Passage
 
-CONTEXT_CHARS = 160  # characters of the passage shown on each side of the cited span
+CONTEXT_CHARS = 120  # characters of the passage shown on each side of the cited span
 CLOSEST_SHOWN = 2  # passages a refusal offers, folded: they did not answer, so few help
 _MARKER = re.compile(r"\[(\d+)\]")
 # The notes qa.generate writes for each sentence of the model's it did not show.
@@ -105,18 +106,37 @@ def _render_token(token: str, citations: Mapping[int, Citation], anchor: str) ->
     if match is None or int(match.group(1)) not in citations:
         return escape(token)
     c = citations[int(match.group(1))]
-    title = escape(f"{c.source}, {location(c)}")
-    return f'<a class="qa-marker" href="#{anchor}-{c.n}" title="{title}">[{c.n}]</a>'
+    # The page's script opens the document viewer; without it the link leads to the card.
+    return f'<a class="qa-marker" href="#{anchor}-{c.n}" title="{_opens(c)}">[{c.n}]</a>'
+
+
+def _opens(c: Citation) -> str:
+    """The title of a link that opens the viewer, which the page's script reads (the chat
+    keeps a link's title but drops data-* attributes): "Open notes.md at characters 15–18"."""
+    return escape(f"Open {c.source} at characters {c.start}–{c.end}")
+
+
+def file_name(source: str) -> str:
+    """A document's file name, as people call it: "reports/2024/q3.pdf" -> "q3.pdf"."""
+    return PurePosixPath(source.replace("\\", "/")).name or source
 
 
 def render_sources(answer: Answer, *, anchor: str) -> str:
-    """The cited passages, each with its document, location and the quoted span in <mark>."""
+    """The cited passages: the document's name once, each quoted span in <mark> with a little
+    context that never repeats another card's, and a link that opens the document there."""
     if answer.citations:
-        cards = [_citation_card(c, answer.passages, anchor) for c in answer.citations]
+        sources = list(dict.fromkeys(c.source for c in answer.citations))
+        heading = "Sources"
+        if len(sources) == 1:
+            heading += f' · <span class="qa-doc" title="{escape(sources[0])}">'
+            heading += f"{escape(file_name(sources[0]))}</span>"
+        cards, previous = [], None
+        for c in answer.citations:
+            named = len(sources) > 1 and c.source != previous
+            cards.append(_citation_card(c, answer, anchor, named=named))
+            previous = c.source
         return (
-            '<div class="qa-sources"><div class="qa-heading">Sources</div>'
-            + "".join(cards)
-            + "</div>"
+            f'<div class="qa-sources"><div class="qa-heading">{heading}</div>{"".join(cards)}</div>'
         )
     if answer.passages:
         # Folded: they did not answer, and open they would push the refusal out of view.
@@ -129,8 +149,12 @@ def render_sources(answer: Answer, *, anchor: str) -> str:
     return ""
 
 
-def highlighted(citation: Citation, passages: Sequence[Passage]) -> str:
-    """The passage around a citation, escaped, with the cited span in <mark>."""
+def highlighted(
+    citation: Citation, passages: Sequence[Passage], others: Sequence[Citation] = ()
+) -> str:
+    """The passage around a citation, escaped, with the cited span in <mark>. The context
+    stops where another of `others` (the answer's other citations) begins or ends, so that
+    no sentence shows on two cards."""
     passage = next(
         (
             p
@@ -141,8 +165,16 @@ def highlighted(citation: Citation, passages: Sequence[Passage]) -> str:
     )
     before = after = ""
     if passage is not None:
-        before = _clip_left(passage.text[: citation.start - passage.start])
-        after = _clip_right(passage.text[citation.end - passage.start :])
+        first, last = passage.start, passage.end
+        for o in others:
+            if o.source != citation.source or o is citation:
+                continue
+            if o.end <= citation.start:
+                first = max(first, o.end)
+            elif o.start >= citation.end:
+                last = min(last, o.start)
+        before = _clip_left(passage.text[first - passage.start : citation.start - passage.start])
+        after = _clip_right(passage.text[citation.end - passage.start : last - passage.start])
     quote = escape(citation.quote)
     if citation.short_start is not None and citation.short_end is not None:
         # The short answer, in bold inside the highlighted sentence.
@@ -174,21 +206,31 @@ def _clip_right(text: str) -> str:
     return (cut[: cut.rfind(" ")] if " " in cut else cut) + "…"
 
 
-def _citation_card(c: Citation, passages: Sequence[Passage], anchor: str) -> str:
-    head = (
-        f'<span class="qa-n">[{c.n}]</span> <span class="qa-doc">{escape(c.source)}</span>'
-        f' <span class="qa-loc">{escape(location(c))}</span>'
+def _citation_card(c: Citation, answer: Answer, anchor: str, *, named: bool) -> str:
+    head = ""
+    if named:  # several documents: each run of cards from one of them starts with its name
+        head = (
+            f'<div class="qa-head"><span class="qa-doc" title="{escape(c.source)}">'
+            f"{escape(file_name(c.source))}</span></div>"
+        )
+    # A link the page's script turns into "open the viewer"; its name for a screen reader is
+    # its words ("Open source 1"), since the chat drops aria-label.
+    button = (
+        f'<a class="qa-n qa-goto" href="#{anchor}-{c.n}" title="{_opens(c)}">'
+        f'<span class="qa-sr">Open source </span>[{c.n}]</a>'
     )
-    body = f'<div class="qa-passage">{highlighted(c, passages)}</div>'
+    page = f' <span class="qa-loc">page {c.page}</span>' if c.page is not None else ""
+    body = highlighted(c, answer.passages, answer.citations)
     return (
-        f'<div class="qa-source" id="{anchor}-{c.n}"><div class="qa-head">{head}</div>{body}</div>'
+        f'<div class="qa-source" id="{anchor}-{c.n}">{head}'
+        f'<div class="qa-passage">{button}{page} {body}</div></div>'
     )
 
 
 def _passage_card(p: Passage) -> str:
     head = (
-        f'<span class="qa-doc">{escape(p.source)}</span>'
-        f' <span class="qa-loc">{escape(location(p))}</span>'
+        f'<span class="qa-doc" title="{escape(p.source)}">{escape(file_name(p.source))}</span>'
+        + (f' <span class="qa-loc">page {p.page}</span>' if p.page is not None else "")
     )
     body = f'<div class="qa-passage">{escape(_clip_right(p.text))}</div>'
     return f'<div class="qa-source"><div class="qa-head">{head}</div>{body}</div>'
@@ -213,10 +255,21 @@ def render_writing(text: str) -> str:
     return f'<div class="qa-reply"><div class="qa-answer qa-writing">{shown} ▍</div></div>'
 
 
+_QUESTION_START = '<div class="qa-question">'
+
+
 def render_question(question: str) -> str:
     """A question typed on the page, as plain text: its Markdown (an image from anywhere, a
     link) and its HTML are shown, never followed or loaded."""
-    return f'<div class="qa-question">{escape(question)}</div>'
+    return f"{_QUESTION_START}{escape(question)}</div>"
+
+
+def question_text(message: Any) -> str:
+    """The question as typed, from a chat message `render_question` made (or plain text)."""
+    text = followups.message_text(message)[:MESSAGE_CHARS]
+    if not text.startswith(_QUESTION_START):
+        return text
+    return html.unescape(text.removeprefix(_QUESTION_START).removesuffix("</div>"))
 
 
 def render_error(message: str) -> str:
@@ -228,50 +281,6 @@ def render_notice(message: str, *, error: bool = False) -> str:
     """A status line for the page (what an upload or a setting did), escaped."""
     kind = "qa-notice qa-error" if error else "qa-notice"
     return f'<div class="{kind}" role="status">{escape(message)}</div>' if message else ""
-
-
-# --- JSON for the API ---------------------------------------------------------------------
-
-
-def answer_json(answer: Answer) -> dict[str, Any]:
-    """The answer as JSON for API clients: text, citations (with quotes) and passages;
-    "searched" is the standalone question a follow-up was searched as (else the question)."""
-    return {
-        "question": answer.question,
-        "searched": answer.searched if answer.searched is not None else answer.question,
-        "short": answer.short,
-        "confidence": answer.confidence,
-        "text": answer.text,
-        "answered": answer.answered,
-        "mode": answer.mode,
-        "notes": list(answer.notes),
-        "citations": [
-            {
-                "n": c.n,
-                "source": c.source,
-                "start": c.start,
-                "end": c.end,
-                "page": c.page,
-                "location": location(c),
-                "quote": c.quote,
-                "score": c.score,
-                "short_start": c.short_start,
-                "short_end": c.short_end,
-            }
-            for c in answer.citations
-        ],
-        "passages": [
-            {
-                "source": p.source,
-                "start": p.start,
-                "end": p.end,
-                "page": p.page,
-                "text": p.text,
-                "score": p.score,
-            }
-            for p in answer.passages
-        ],
-    }
 
 
 # --- the documents of an index ------------------------------------------------------------

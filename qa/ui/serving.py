@@ -1,17 +1,14 @@
-"""What a chat page needs from qa besides answers: the index it asks (opened once per
-process), and the serving details (sign-in, loopback, errors nobody planned for).
-
-The rest of a page's logic lives beside this: `qa.conversation` (follow-up questions),
-`qa.render` (safe HTML and JSON) and `qa.uploads` (the user's own documents).
-"""
+"""What serving the page needs besides answers: the index it asks (opened once per process),
+sign-ins with a limit on guessing, questions in flight per session, loopback, and gradio's
+upload cache kept private and emptied."""
 
 from __future__ import annotations
 
 import contextlib
 import hmac
 import ipaddress
-import logging
 import os
+import shutil
 import threading
 import time
 from collections import deque
@@ -63,14 +60,6 @@ def open_index(folder: PathLike | None = None) -> Index:
 
 
 # --- serving the page -----------------------------------------------------------------------
-
-_log = logging.getLogger("qa.app")
-
-
-def unexpected(error: BaseException, doing: str) -> str:
-    """Log an error nobody planned for, with its traceback, to stderr; the page's short message."""
-    _log.error("Unexpected error while %s", doing, exc_info=error)
-    return f"Something went wrong while {doing}. The details are in the app's log."
 
 
 def parse_auth(text: str, *, where: str = "QA_AUTH") -> list[tuple[str, str]]:
@@ -203,3 +192,28 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host.strip().strip("[]")).is_loopback
     except ValueError:
         return False  # a host name: it may well resolve to an outside address
+
+
+def private_cache(index_folder: Path) -> Path:
+    """The page's own upload cache, inside the index folder and readable by this user only,
+    emptied: copies of earlier uploads are never served again, by this app or another."""
+    cache = index_folder / ".page-cache"
+    shutil.rmtree(cache, ignore_errors=True)
+    cache.mkdir(mode=0o700, parents=True)
+    cache.chmod(0o700)
+    return cache
+
+
+def forget_uploaded(files: Sequence[str]) -> None:
+    """Delete gradio's copies of uploaded files once qa has its own: none is served later."""
+    cache = os.environ.get("GRADIO_TEMP_DIR")
+    if not cache:
+        return
+    root = Path(cache).resolve()
+    for file in files:
+        path = Path(file).resolve()
+        if path.is_relative_to(root) and path != root:
+            path.unlink(missing_ok=True)
+            if path.parent != root:
+                with contextlib.suppress(OSError):
+                    path.parent.rmdir()  # gradio keeps each upload in a folder of its own
