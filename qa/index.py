@@ -22,7 +22,7 @@ from qa.generate import AnswerStream, WritingSettings
 from qa.indexing import Indexer, IndexReport, PathLike, Vectors, prune
 from qa.reading import SpanReader
 from qa.retrieval import RetrievalSettings
-from qa.settings import Mode
+from qa.settings import Mode, StoreSpec
 from qa.snapshot import Snapshot
 from qa.storage import (
     claim_folder,
@@ -32,7 +32,7 @@ from qa.storage import (
     rebuild_hint,
 )
 from qa.storage import save_snapshot as _save_snapshot
-from qa.stores import VectorStore, open_store, same_store, store_spec
+from qa.stores import VectorStore, open_store, same_store
 from qa.types import Answer, Document, Passage
 
 if TYPE_CHECKING:
@@ -64,7 +64,9 @@ class Index:
         # Where chunk vectors live: "faiss" (default), "faiss:ivf", "milvus:./qa.db", ... or a
         # VectorStore. Opened when first needed (it needs the embedding dimension).
         self._store: VectorStore | None = None if isinstance(store, str | None) else store
-        self._store_spec = store_spec(store) if isinstance(store, str | None) else store.describe()
+        self._store_spec = (
+            StoreSpec.from_setting(store) if isinstance(store, str | None) else store.spec()
+        )
         self._owns_store = True  # a detached copy never deletes from the shared store
         self.model = model  # for mode="generate"; None: the process's default, loaded on use
         self.writing = writing or WritingSettings()
@@ -109,7 +111,7 @@ class Index:
         index.roots = list(manifest.get("roots", []))
         index.created_at = manifest.get("created_at", index.created_at)
         index._snapshot, index._store = snapshot, snapshot.store
-        index._store_spec = snapshot.store.describe()
+        index._store_spec = snapshot.store.spec()
         if not snapshot.store.shared:
             prune(snapshot.store, snapshot)  # vectors a save kept for questions then in flight
         return index
@@ -399,7 +401,10 @@ def _reusable(
         stored.get("size") != chunking.size
         or stored.get("overlap") != chunking.overlap
         or stored.get("splitter_version") != SPLITTER_VERSION
-        or (store is not None and not same_store(store_spec(store), manifest.get("store", {})))
+        or (
+            store is not None
+            and not same_store(StoreSpec.from_setting(store), manifest.get("store", {}))
+        )
     ):
         return None
     try:

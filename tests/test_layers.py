@@ -41,11 +41,22 @@ UI = LAYERS[-1][1]
 PACKAGE = {"__init__"}  # qa/__init__.py gathers the public names from every layer
 
 
+def sources(module: str) -> list[Path]:
+    """The files of `qa/<module>.py`, or of every module in the package `qa/<module>/`."""
+    package = QA / module
+    return sorted(package.glob("*.py")) if package.is_dir() else [QA / f"{module}.py"]
+
+
 def imports(module: str) -> set[str]:
-    """The top-level names `qa/<module>.py` imports: "qa.index" -> "index"; "gradio"."""
-    tree = ast.parse((QA / f"{module}.py").read_text(encoding="utf-8"))
+    """The top-level names `qa/<module>.py` (or the package) imports: "qa.index" -> "index";
+    "qa.stores.faiss" -> "stores"; "gradio"."""
     found: set[str] = set()
-    for node in ast.walk(tree):
+    nodes = [
+        node
+        for path in sources(module)
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+    ]
+    for node in nodes:
         if isinstance(node, ast.Import):
             names = [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
@@ -61,7 +72,10 @@ def imports(module: str) -> set[str]:
     return found
 
 
-MODULES = sorted(p.stem for p in QA.glob("*.py"))
+# Modules and packages (qa/stores/ is one layer, whatever its files).
+MODULES = sorted(
+    [p.stem for p in QA.glob("*.py")] + [p.parent.name for p in QA.glob("*/__init__.py")]
+)
 
 
 def test_every_module_has_a_layer():
