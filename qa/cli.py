@@ -22,6 +22,9 @@ EXAMPLES = """examples:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from qa.pipeline_settings import Settings
+
+    default = Settings()  # the settings a command uses unless told otherwise
     parser = argparse.ArgumentParser(
         prog="qa",
         description="Answer questions about your documents, citing exact passages. Works offline.",
@@ -43,8 +46,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="add to the index instead of making it hold exactly PATH...",
     )
-    index.add_argument("--chunk-size", type=int, metavar="CHARS", help="default 800")
-    index.add_argument("--chunk-overlap", type=int, metavar="CHARS", help="default 150")
+    index.add_argument(
+        "--chunk-size", type=int, metavar="CHARS", help=f"default {default.chunking.size}"
+    )
+    index.add_argument(
+        "--chunk-overlap", type=int, metavar="CHARS", help=f"default {default.chunking.overlap}"
+    )
     index.add_argument(
         "--store",
         metavar="STORE",
@@ -63,13 +70,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="index folder (default: index/, built from the shipped article if absent)",
     )
     ask.add_argument(
-        "-k", type=int, default=5, metavar="N", help="passages to retrieve (default 5)"
+        "-k",
+        type=int,
+        default=default.passages,
+        metavar="N",
+        help=f"passages to retrieve (default {default.passages})",
     )
     ask.add_argument("--json", action="store_true", help="print the answer as JSON")
     ask.add_argument(
         "--mode",
         choices=[m.value for m in Mode],
-        default=Mode.EXTRACTIVE.value,
+        default=default.mode.value,
         help="extractive (default): quote the documents; generate: the local language model "
         "writes the answer, and only sentences the documents support are shown",
     )
@@ -213,6 +224,7 @@ def _index_path(args: argparse.Namespace) -> str:
 
 def _index(args: argparse.Namespace) -> int:
     from qa.index import Index, build
+    from qa.pipeline_settings import Settings
 
     path = _index_path(args)
     with warnings.catch_warnings():
@@ -224,8 +236,7 @@ def _index(args: argparse.Namespace) -> int:
             index, report = build(
                 args.paths,
                 path=path,
-                chunk_size=args.chunk_size,
-                chunk_overlap=args.chunk_overlap,
+                settings=Settings().chunked(args.chunk_size, args.chunk_overlap),
                 store=args.store,
                 progress=False if args.quiet else None,
             )
@@ -240,9 +251,11 @@ def _index(args: argparse.Namespace) -> int:
 def _ask(args: argparse.Namespace) -> int:
     from qa.api import default_index
     from qa.index import Index
+    from qa.pipeline_settings import Settings
 
+    settings = Settings(passages=args.k, mode=args.mode)  # checked before the index opens
     index = Index.load(args.index) if args.index else default_index()
-    stream = index.stream(args.question, k=args.k, mode=args.mode)
+    stream = index.stream(args.question, k=settings.passages, mode=settings.mode)
     if args.json:
         print(json.dumps(stream.result().to_dict(), ensure_ascii=False, indent=2))
         return 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 import threading
@@ -20,6 +21,7 @@ from qa.embeddings import Embedder, SentenceTransformerEmbedder
 from qa.errors import IndexMismatchError, InputError, QAError
 from qa.generate import AnswerStream, WritingSettings
 from qa.indexing import Indexer, IndexReport, PathLike, Vectors, prune
+from qa.pipeline_settings import DEFAULT_PASSAGES, Settings
 from qa.reading import SpanReader
 from qa.retrieval import RetrievalSettings
 from qa.settings import Mode, StoreSpec
@@ -49,6 +51,7 @@ class Index:
         path: PathLike | None = None,
         *,
         embedder: Embedder | None = None,
+        settings: Settings | None = None,
         chunking: ChunkSettings | None = None,
         retrieval: RetrievalSettings | None = None,
         answering: AnswerSettings | None = None,
@@ -58,6 +61,16 @@ class Index:
         reader: SpanReader | None = None,
     ) -> None:
         self.path = Path(path) if path is not None else None
+        # Every setting in one record; a part given on its own (answering=...) replaces
+        # that part of it.
+        settings = settings or Settings()
+        self.settings = dataclasses.replace(
+            settings,
+            chunking=chunking or settings.chunking,
+            retrieval=retrieval or settings.retrieval,
+            answering=answering or settings.answering,
+            writing=writing or settings.writing,
+        )
         # The reader decides what answers a question (qa/reading.py). None: the shipped
         # model, loaded once per process on the first question.
         self._reader = reader
@@ -69,16 +82,42 @@ class Index:
         )
         self._owns_store = True  # a detached copy never deletes from the shared store
         self.model = model  # for mode="generate"; None: the process's default, loaded on use
-        self.writing = writing or WritingSettings()
         self.embedder: Embedder = embedder or SentenceTransformerEmbedder()
-        self.chunking = chunking or ChunkSettings()
-        self.retrieval = retrieval or RetrievalSettings()
-        self.answering = answering or AnswerSettings()
         self.roots: list[str] = []
         self.created_at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         self.report: IndexReport | None = None  # what the last build_index changed
         self._snapshot: Snapshot | None = None
         self._write_lock = threading.Lock()
+
+    # The parts of `settings` the stages read (asking.Source); setting one replaces it there.
+
+    @property
+    def chunking(self) -> ChunkSettings:
+        return self.settings.chunking
+
+    @property
+    def retrieval(self) -> RetrievalSettings:
+        return self.settings.retrieval
+
+    @retrieval.setter
+    def retrieval(self, value: RetrievalSettings) -> None:
+        self.settings = dataclasses.replace(self.settings, retrieval=value)
+
+    @property
+    def answering(self) -> AnswerSettings:
+        return self.settings.answering
+
+    @answering.setter
+    def answering(self, value: AnswerSettings) -> None:
+        self.settings = dataclasses.replace(self.settings, answering=value)
+
+    @property
+    def writing(self) -> WritingSettings:
+        return self.settings.writing
+
+    @writing.setter
+    def writing(self, value: WritingSettings) -> None:
+        self.settings = dataclasses.replace(self.settings, writing=value)
 
     # --- reading -------------------------------------------------------------------------
 
@@ -88,17 +127,20 @@ class Index:
         path: PathLike,
         *,
         embedder: Embedder | None = None,
+        settings: Settings | None = None,
         retrieval: RetrievalSettings | None = None,
         answering: AnswerSettings | None = None,
     ) -> Index:
-        """Open the index saved in `path`; raises if it was built with another model."""
+        """Open the index saved in `path`; raises if it was built with another model.
+        Its chunking is the one it was built with, whatever `settings` says."""
         folder = Path(path)
         snapshot, manifest = load_snapshot(folder)
         chunking = manifest["chunking"]
+        settings = (settings or Settings()).chunked(int(chunking["size"]), int(chunking["overlap"]))
         index = cls(
             folder,
             embedder=embedder,
-            chunking=ChunkSettings(size=int(chunking["size"]), overlap=int(chunking["overlap"])),
+            settings=settings,
             retrieval=retrieval,
             answering=answering,
         )
@@ -156,7 +198,7 @@ class Index:
     def __len__(self) -> int:
         return len(self.snapshot.entries)
 
-    def search(self, question: str, *, k: int = 5) -> list[Passage]:
+    def search(self, question: str, *, k: int = DEFAULT_PASSAGES) -> list[Passage]:
         """The `k` passages that best match `question`, best first (no answer is composed)."""
         return asking.search(self, question, k=k)
 
@@ -164,7 +206,7 @@ class Index:
         self,
         question: str,
         *,
-        k: int = 5,
+        k: int = DEFAULT_PASSAGES,
         mode: Mode | str = Mode.EXTRACTIVE,
         focus: str | None = None,
     ) -> Answer:
@@ -180,7 +222,7 @@ class Index:
         self,
         question: str,
         *,
-        k: int = 5,
+        k: int = DEFAULT_PASSAGES,
         mode: Mode | str = Mode.EXTRACTIVE,
         focus: str | None = None,
     ) -> AnswerStream:
@@ -191,11 +233,8 @@ class Index:
         """A copy in memory only: changes to it are not saved and do not touch this index."""
         copy = Index(
             embedder=self.embedder,
-            chunking=self.chunking,
-            retrieval=self.retrieval,
-            answering=self.answering,
+            settings=self.settings,
             model=self.model,
-            writing=self.writing,
             store=self.store,
             reader=self._reader,
         )
@@ -334,6 +373,7 @@ def build(
     *,
     path: PathLike = "index",
     embedder: Embedder | None = None,
+    settings: Settings | None = None,
     chunk_size: int | None = None,
     chunk_overlap: int | None = None,
     progress: bool | None = None,
@@ -344,14 +384,10 @@ def build(
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
     claim_folder(Path(path))
-    defaults = ChunkSettings()
-    chunking = ChunkSettings(
-        size=defaults.size if chunk_size is None else chunk_size,
-        overlap=defaults.overlap if chunk_overlap is None else chunk_overlap,
-    )
-    index = _reusable(Path(path), embedder, chunking, store)
+    settings = (settings or Settings()).chunked(chunk_size, chunk_overlap)
+    index = _reusable(Path(path), embedder, settings, store)
     if index is None:
-        index = Index(path, embedder=embedder, chunking=chunking, store=store)
+        index = Index(path, embedder=embedder, settings=settings, store=store)
     return index, index.sync(paths, progress=progress, max_file_bytes=max_file_bytes)
 
 
@@ -360,6 +396,7 @@ def build_index(
     *,
     path: PathLike = "index",
     embedder: Embedder | None = None,
+    settings: Settings | None = None,
     chunk_size: int | None = None,
     chunk_overlap: int | None = None,
     progress: bool | None = None,
@@ -370,6 +407,8 @@ def build_index(
 
     An index already in `path`, built with the same model, chunking and store, is updated:
     only new or changed files are embedded, and files no longer present are dropped.
+    `settings` holds every setting (qa.pipeline_settings.Settings); `chunk_size` and
+    `chunk_overlap`, when given, replace its chunking.
     `store` is where chunk vectors live: "faiss" (the default: exact search, switching to IVF
     above 100,000 chunks), "faiss:flat", "faiss:ivf", "milvus:./qa.db" (Milvus Lite) or
     "milvus:http://host:19530". What the run changed is `index.report` (or use `build`).
@@ -378,6 +417,7 @@ def build_index(
         paths,
         path=path,
         embedder=embedder,
+        settings=settings,
         chunk_size=chunk_size,
         chunk_overlap=chunk_overlap,
         progress=progress,
@@ -389,13 +429,14 @@ def build_index(
 
 
 def _reusable(
-    folder: Path, embedder: Embedder | None, chunking: ChunkSettings, store: str | None
+    folder: Path, embedder: Embedder | None, settings: Settings, store: str | None
 ) -> Index | None:
     """The index saved in `folder` if its vectors can be reused with these settings."""
     try:
         manifest = read_manifest(folder)
     except QAError:
         return None  # none, damaged or foreign: built from scratch, and replaced atomically
+    chunking = settings.chunking
     stored = manifest.get("chunking", {})
     if (
         stored.get("size") != chunking.size
@@ -408,7 +449,7 @@ def _reusable(
     ):
         return None
     try:
-        return Index.load(folder, embedder=embedder)
+        return Index.load(folder, embedder=embedder, settings=settings)
     except QAError:
         return None
 

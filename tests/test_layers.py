@@ -19,7 +19,7 @@ LAYERS = [
         {"stores", "snapshot", "storage", "chunking", "documents", "embeddings", "reader", "llm"},
     ),
     ("stages", {"retrieval", "reading", "answer", "overview", "verify", "generate"}),
-    ("paths", {"asking", "indexing"}),
+    ("paths", {"pipeline_settings", "asking", "indexing"}),
     ("index", {"index"}),
     (
         "uses",
