@@ -1,9 +1,14 @@
 """What several test files share: questions about the shipped article with words their answers
-must contain, and hand-made answers for the page's HTML."""
+must contain, hand-made answers for the page's HTML, and the deterministic fake embedder."""
 
+import hashlib
+from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
+
 from qa import Answer, Citation, Passage
+from qa.lexical import terms
 
 ARTICLE = (
     Path(__file__).resolve().parent.parent / "corpus" / "taliban-and-international-diplomacy.txt"
@@ -34,3 +39,23 @@ def answer_citing(sentence: str, *, quote: str, source: str = "notes.md", page: 
     passage = Passage(source, 0, len(text), text, 0.9, f"{source}#0", page)
     citation = Citation(1, source, start, start + len(quote), quote, 0.8, page)
     return Answer("q", f"{sentence} [1]", True, [citation], [passage])
+
+
+class FakeEmbedder:
+    """Hashed bag of stemmed words: texts sharing words get similar vectors. Counts its work."""
+
+    name = "fake-bag-of-words"
+    dimension = 64
+
+    def __init__(self) -> None:
+        self.embedded: list[str] = []
+
+    def embed(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
+        self.embedded.extend(texts)
+        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for term in terms(text) or ["<empty>"]:
+                bucket = int(hashlib.md5(term.encode()).hexdigest(), 16) % self.dimension
+                out[row, bucket] += 1.0
+        out /= np.linalg.norm(out, axis=1, keepdims=True)
+        return out
