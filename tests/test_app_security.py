@@ -7,11 +7,11 @@ import sys
 import unicodedata
 
 import pytest
-from app_server import ROOT, free_port, running_app
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from qa import Index
+from qa.app_runner import ROOT, free_port, running_app
 from qa.chat import SignIn, is_loopback, parse_auth
 from qa.errors import InputError, QAError
 from qa.uploads import MAX_NAME, add_uploads, remove_document, safe_filename, upload_limit

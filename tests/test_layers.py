@@ -13,7 +13,20 @@ QA = Path(__file__).resolve().parent.parent / "qa"
 
 # Lowest first. A module may import modules of its own layer or of a lower one.
 LAYERS = [
-    ("base", {"errors", "types", "settings", "limits", "lexical", "text", "questions", "squad"}),
+    (
+        "base",
+        {
+            "errors",
+            "types",
+            "settings",
+            "limits",
+            "lexical",
+            "text",
+            "questions",
+            "squad",
+            "article_questions",
+        },
+    ),
     (
         "parts",
         {"stores", "snapshot", "storage", "chunking", "documents", "embeddings", "reader", "llm"},
@@ -32,6 +45,7 @@ LAYERS = [
             "conversation_eval",
             "training",
             "cli",
+            "app_runner",
         },
     ),
     ("ui", {"chat", "render"}),
