@@ -4,37 +4,26 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import sys
-import threading
-import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-import numpy as np
-
-from qa import asking
+from qa import asking, updating
 from qa.answer import AnswerSettings
-from qa.chunking import SPLITTER_VERSION, ChunkSettings
-from qa.documents import DEFAULT_MAX_FILE_BYTES, FoundFile, find_files
+from qa.chunking import ChunkSettings
+from qa.documents import DEFAULT_MAX_FILE_BYTES
 from qa.embeddings import Embedder, SentenceTransformerEmbedder
-from qa.errors import IndexMismatchError, InputError, QAError
+from qa.errors import InputError, QAError
 from qa.generate import AnswerStream, WritingSettings
-from qa.indexing import Indexer, IndexReport, PathLike, Vectors, prune
+from qa.indexing import IndexReport, PathLike
+from qa.opening import open_saved, reusable
 from qa.pipeline_settings import DEFAULT_PASSAGES, Settings
 from qa.reading import SpanReader
 from qa.retrieval import RetrievalSettings
 from qa.settings import Mode, StoreSpec
 from qa.snapshot import Snapshot
-from qa.storage import (
-    claim_folder,
-    load_snapshot,
-    manifest_of,
-    read_manifest,
-    rebuild_hint,
-)
-from qa.storage import save_snapshot as _save_snapshot
-from qa.stores import VectorStore, open_store, same_store
+from qa.storage import claim_folder
+from qa.stores import VectorStore, open_store
 from qa.types import Answer, Document, Passage
 
 if TYPE_CHECKING:
@@ -61,8 +50,7 @@ class Index:
         reader: SpanReader | None = None,
     ) -> None:
         self.path = Path(path) if path is not None else None
-        # Every setting in one record; a part given on its own (answering=...) replaces
-        # that part of it.
+        # Every setting in one record; a part given on its own (answering=...) replaces it.
         settings = settings or Settings()
         self.settings = dataclasses.replace(
             settings,
@@ -80,14 +68,39 @@ class Index:
         self._store_spec = (
             StoreSpec.from_setting(store) if isinstance(store, str | None) else store.spec()
         )
-        self._owns_store = True  # a detached copy never deletes from the shared store
         self.model = model  # for mode="generate"; None: the process's default, loaded on use
         self.embedder: Embedder = embedder or SentenceTransformerEmbedder()
-        self.roots: list[str] = []
-        self.created_at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        self.current = updating.Current()  # the snapshot shown now (qa.updating changes it)
         self.report: IndexReport | None = None  # what the last build_index changed
-        self._snapshot: Snapshot | None = None
-        self._write_lock = threading.Lock()
+
+    @classmethod
+    def load(
+        cls,
+        path: PathLike,
+        *,
+        embedder: Embedder | None = None,
+        settings: Settings | None = None,
+        retrieval: RetrievalSettings | None = None,
+        answering: AnswerSettings | None = None,
+    ) -> Index:
+        """Open the index saved in `path`; raises if it was built with another model.
+        Its chunking is the one it was built with, whatever `settings` says."""
+        embedder = embedder or SentenceTransformerEmbedder()
+        snapshot, manifest = open_saved(Path(path), embedder.name)
+        chunking = manifest["chunking"]
+        settings = (settings or Settings()).chunked(int(chunking["size"]), int(chunking["overlap"]))
+        index = cls(
+            path,
+            embedder=embedder,
+            settings=settings,
+            retrieval=retrieval,
+            answering=answering,
+            store=snapshot.store,
+        )
+        index.current.snapshot = snapshot
+        index.current.roots = list(manifest.get("roots", []))
+        index.current.created_at = manifest.get("created_at", index.current.created_at)
+        return index
 
     # The parts of `settings` the stages read (asking.Source); setting one replaces it there.
 
@@ -119,45 +132,6 @@ class Index:
     def writing(self, value: WritingSettings) -> None:
         self.settings = dataclasses.replace(self.settings, writing=value)
 
-    # --- reading -------------------------------------------------------------------------
-
-    @classmethod
-    def load(
-        cls,
-        path: PathLike,
-        *,
-        embedder: Embedder | None = None,
-        settings: Settings | None = None,
-        retrieval: RetrievalSettings | None = None,
-        answering: AnswerSettings | None = None,
-    ) -> Index:
-        """Open the index saved in `path`; raises if it was built with another model.
-        Its chunking is the one it was built with, whatever `settings` says."""
-        folder = Path(path)
-        snapshot, manifest = load_snapshot(folder)
-        chunking = manifest["chunking"]
-        settings = (settings or Settings()).chunked(int(chunking["size"]), int(chunking["overlap"]))
-        index = cls(
-            folder,
-            embedder=embedder,
-            settings=settings,
-            retrieval=retrieval,
-            answering=answering,
-        )
-        if manifest.get("embedding_model") != index.embedder.name:
-            raise IndexMismatchError(
-                f"The index in {folder} was built with the embedding model "
-                f"'{manifest.get('embedding_model')}', but this qa uses '{index.embedder.name}'. "
-                f"Rebuild it with: {rebuild_hint(folder, manifest.get('roots'))}"
-            )
-        index.roots = list(manifest.get("roots", []))
-        index.created_at = manifest.get("created_at", index.created_at)
-        index._snapshot, index._store = snapshot, snapshot.store
-        index._store_spec = snapshot.store.spec()
-        if not snapshot.store.shared:
-            prune(snapshot.store, snapshot)  # vectors a save kept for questions then in flight
-        return index
-
     @property
     def reader(self) -> SpanReader:
         """The reader model that finds short answers and decides whether to answer."""
@@ -178,9 +152,10 @@ class Index:
 
     @property
     def snapshot(self) -> Snapshot:
-        if self._snapshot is None:
-            self._snapshot = Snapshot([], self.embedder.dimension, self.store)
-        return self._snapshot
+        """What questions read now: one consistent view, whatever changes meanwhile."""
+        if self.current.snapshot is None:
+            self.current.snapshot = Snapshot([], self.embedder.dimension, self.store)
+        return self.current.snapshot
 
     @property
     def documents(self) -> list[Document]:
@@ -197,6 +172,8 @@ class Index:
 
     def __len__(self) -> int:
         return len(self.snapshot.entries)
+
+    # --- asking: qa.asking ---------------------------------------------------------------
 
     def search(self, question: str, *, k: int = DEFAULT_PASSAGES) -> list[Passage]:
         """The `k` passages that best match `question`, best first (no answer is composed)."""
@@ -229,20 +206,7 @@ class Index:
         """Like `ask`, but iterate over the result for its text as it is written."""
         return asking.ask(self, question, k=k, mode=mode, focus=focus)
 
-    def detached(self) -> Index:
-        """A copy in memory only: changes to it are not saved and do not touch this index."""
-        copy = Index(
-            embedder=self.embedder,
-            settings=self.settings,
-            model=self.model,
-            store=self.store,
-            reader=self._reader,
-        )
-        copy._snapshot, copy.roots = self._snapshot, list(self.roots)
-        copy._owns_store = False  # its removals stay in its snapshot; the store is shared
-        return copy
-
-    # --- changing ------------------------------------------------------------------------
+    # --- changing: qa.updating -----------------------------------------------------------
 
     def sync(
         self,
@@ -256,15 +220,8 @@ class Index:
         Unchanged files keep their vectors; new or changed files are embedded; documents
         no longer under `paths` are dropped.
         """
-        files = find_files(paths)
-        roots = [str(Path(p).expanduser().resolve()) for p in paths]
-        return self._apply(
-            paths,
-            files,
-            keep_others=False,
-            roots=roots,
-            progress=progress,
-            max_file_bytes=max_file_bytes,
+        return updating.apply(
+            self, paths, keep_others=False, progress=progress, max_file_bytes=max_file_bytes
         )
 
     def add(
@@ -275,97 +232,33 @@ class Index:
         max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
     ) -> IndexReport:
         """Add the documents under `paths` (or update them if changed); keep everything else."""
-        files = find_files(paths)
-        roots = self.roots + [str(Path(p).expanduser().resolve()) for p in paths]
-        return self._apply(
-            paths,
-            files,
-            keep_others=True,
-            roots=roots,
-            progress=progress,
-            max_file_bytes=max_file_bytes,
+        return updating.apply(
+            self, paths, keep_others=True, progress=progress, max_file_bytes=max_file_bytes
         )
 
     def remove(self, *sources: str) -> list[str]:
         """Drop the named documents (by source name or path); returns the names removed."""
-        with self._write_lock:
-            snapshot = self.snapshot
-            doomed = {self.document(s).path for s in sources}
-            kept = [e for e in snapshot.entries if e.document.path not in doomed]
-            removed = [e.document.source for e in snapshot.entries if e.document.path in doomed]
-            roots = [r for r in self.roots if r not in doomed]
-            self._commit(Snapshot(kept, snapshot.dimension, self.store), roots)
-            return removed
+        return updating.remove(self, sources)
 
     def save(self, path: PathLike | None = None) -> None:
         """Write the index to `path` (or its own path) atomically."""
         if path is not None:
             self.path = Path(path)
-        if self.path is None:
-            raise InputError("This index has no folder to save to: pass a path")
-        with self._write_lock:
-            _save_snapshot(self.path, self.snapshot, self._manifest(self.snapshot, self.roots))
+        updating.save(self)
 
-    def _apply(
-        self,
-        paths: Sequence[PathLike],
-        files: list[FoundFile],
-        *,
-        keep_others: bool,
-        roots: list[str],
-        progress: bool | None,
-        max_file_bytes: int,
-    ) -> IndexReport:
-        """Read, embed and commit files a batch at a time (qa.indexing), under the write lock."""
-        if self.path is not None:
-            claim_folder(self.path)  # before any work: a folder of the user's files is refused
-        if progress is None:
-            progress = sys.stderr.isatty()
-        with self._write_lock:
-            indexer = Indexer(self.embedder, self.chunking, self.store)
-            return indexer.run(
-                self.snapshot,
-                paths,
-                files,
-                keep_others=keep_others,
-                roots=roots,
-                progress=progress,
-                max_file_bytes=max_file_bytes,
-                commit=self._commit,
-                checkpoints=self.path is not None,
-            )
-
-    def _commit(
-        self,
-        snapshot: Snapshot,
-        roots: list[str],
-        added: Vectors | None = None,
-    ) -> None:
-        """Make `snapshot` the index: vectors stored first, then saved, then shown.
-
-        What a reader sees is always on disk. Vectors of dropped chunks leave the store only
-        after the swap, so a question already in flight still finds them.
-        """
-        previous = self._snapshot
-        if added is not None and len(added[0]):
-            self.store.add(*added)
-        if self.path is not None:
-            _save_snapshot(self.path, snapshot, self._manifest(snapshot, roots))
-        self._snapshot = snapshot
-        self.roots = roots
-        if self._owns_store:
-            if previous is not None:
-                self.store.remove(np.setdiff1d(previous.keys, snapshot.keys))
-            prune(self.store, snapshot)
-
-    def _manifest(self, snapshot: Snapshot, roots: list[str]) -> dict[str, Any]:
-        return manifest_of(
-            snapshot,
-            embedding_model=self.embedder.name,
-            chunking=self.chunking,
-            roots=roots,
-            created_at=self.created_at,
+    def detached(self) -> Index:
+        """A copy in memory only: changes to it are not saved and do not touch this index."""
+        copy = Index(
+            embedder=self.embedder,
+            settings=self.settings,
+            model=self.model,
+            store=self.store,
+            reader=self._reader,
         )
+        copy.current.snapshot = self.current.snapshot
+        copy.current.roots = list(self.current.roots)
+        copy.current.owns_store = False  # its removals stay in its snapshot; the store is shared
+        return copy
 
 
 def build(
@@ -385,7 +278,7 @@ def build(
         paths = [paths]
     claim_folder(Path(path))
     settings = (settings or Settings()).chunked(chunk_size, chunk_overlap)
-    index = _reusable(Path(path), embedder, settings, store)
+    index = _reused(Path(path), embedder, settings, store)
     if index is None:
         index = Index(path, embedder=embedder, settings=settings, store=store)
     return index, index.sync(paths, progress=progress, max_file_bytes=max_file_bytes)
@@ -428,30 +321,16 @@ def build_index(
     return index
 
 
-def _reusable(
+def _reused(
     folder: Path, embedder: Embedder | None, settings: Settings, store: str | None
 ) -> Index | None:
     """The index saved in `folder` if its vectors can be reused with these settings."""
-    try:
-        manifest = read_manifest(folder)
-    except QAError:
-        return None  # none, damaged or foreign: built from scratch, and replaced atomically
-    chunking = settings.chunking
-    stored = manifest.get("chunking", {})
-    if (
-        stored.get("size") != chunking.size
-        or stored.get("overlap") != chunking.overlap
-        or stored.get("splitter_version") != SPLITTER_VERSION
-        or (
-            store is not None
-            and not same_store(StoreSpec.from_setting(store), manifest.get("store", {}))
-        )
-    ):
+    if not reusable(folder, settings.chunking, store):
         return None
     try:
         return Index.load(folder, embedder=embedder, settings=settings)
     except QAError:
-        return None
+        return None  # damaged or built with another model: built from scratch instead
 
 
 def load_index(path: PathLike = "index", *, embedder: Embedder | None = None) -> Index:

@@ -32,7 +32,7 @@ LAYERS = [
         {"stores", "snapshot", "storage", "chunking", "documents", "embeddings", "reader", "llm"},
     ),
     ("stages", {"retrieval", "reading", "answer", "overview", "verify", "generate"}),
-    ("paths", {"pipeline_settings", "asking", "indexing"}),
+    ("paths", {"pipeline_settings", "asking", "indexing", "updating", "opening"}),
     ("index", {"index"}),
     (
         "uses",
