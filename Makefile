@@ -3,13 +3,17 @@ VENV ?= .venv
 PYTHON := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: app test lint bench setup clean
+.PHONY: app test test-fast lint bench setup clean
 
 app: $(STAMP)
 	$(PYTHON) app.py
 
 test: $(STAMP)
 	$(PYTHON) -m pytest
+
+# The quick loop while working: no browser, no Milvus server, nothing marked slow (CI runs `test`).
+test-fast: $(STAMP)
+	$(PYTHON) -m pytest -q -m "not slow and not browser and not milvus_server"
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

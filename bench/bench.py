@@ -149,6 +149,8 @@ def main() -> int:
 
     import torch
 
+    if not EVAL.is_file():  # measured every run, never silently left out
+        raise SystemExit(f"{EVAL} is missing: the benchmark reads the SQuAD sample in eval/")
     embedder = SentenceTransformerEmbedder()
     embedder.embed(["warm up the model"])
     rows = []
@@ -160,16 +162,15 @@ def main() -> int:
         )
         article_ask = latency(article_index, ARTICLE_QUESTIONS * 10)
         rows.append(("shipped article", article, article_ask))
-        if EVAL.is_file():
-            (base / "squad").mkdir()
-            questions = squad_corpus(base / "squad")
-            squad = build_vs_encode(base / "squad", embedder, args.repeats)
-            squad_index = build_index(
-                [base / "squad"], path=base / "squad-index", embedder=embedder, progress=False
-            )
-            rng = np.random.default_rng(0)
-            picked = [questions[i] for i in rng.choice(len(questions), args.questions, False)]
-            rows.append(("SQuAD sample (572 paragraphs)", squad, latency(squad_index, picked)))
+        (base / "squad").mkdir()
+        questions = squad_corpus(base / "squad")
+        squad = build_vs_encode(base / "squad", embedder, args.repeats)
+        squad_index = build_index(
+            [base / "squad"], path=base / "squad-index", embedder=embedder, progress=False
+        )
+        rng = np.random.default_rng(0)
+        picked = [questions[i] for i in rng.choice(len(questions), args.questions, False)]
+        rows.append(("SQuAD sample (572 paragraphs)", squad, latency(squad_index, picked)))
 
     print(f"torch threads: {torch.get_num_threads()}, model: {embedder.name}")
     print(

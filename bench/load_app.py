@@ -26,10 +26,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT))  # run as a script from a checkout, as the other benchmarks
 
-from app_server import running_app  # type: ignore[import-not-found]  # noqa: E402
-from tests_support import ARTICLE_QUESTIONS as QUESTIONS  # type: ignore[import-not-found]  # noqa: E402
+from qa.app_runner import running_app  # noqa: E402
+from qa.article_questions import ARTICLE_QUESTIONS as QUESTIONS  # noqa: E402
 
 
 @dataclass

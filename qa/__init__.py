@@ -26,6 +26,7 @@ from qa.errors import (
 from qa.generate import AnswerStream
 from qa.index import Index, build_index, load_index
 from qa.indexing import IndexReport
+from qa.pipeline_settings import Settings
 from qa.retrieval import RetrievalSettings
 from qa.settings import Mode
 from qa.types import Answer, Citation, Document, GenerationReport, Page, Passage
@@ -56,6 +57,7 @@ __all__ = [
     "QAError",
     "RetrievalSettings",
     "SentenceTransformerEmbedder",
+    "Settings",
     "SkippedFileWarning",
     "Turn",
     "ask",

@@ -9,6 +9,7 @@ from pathlib import Path
 from qa.errors import IndexNotFoundError
 from qa.generate import AnswerStream
 from qa.index import Index, PathLike, build_index
+from qa.pipeline_settings import DEFAULT_PASSAGES
 from qa.settings import Mode
 from qa.types import Answer
 
@@ -47,7 +48,7 @@ def ask(
     question: str,
     *,
     index: Index | PathLike | None = None,
-    k: int = 5,
+    k: int = DEFAULT_PASSAGES,
     mode: Mode | str = Mode.EXTRACTIVE,
 ) -> Answer:
     """Answer `question` from `index` (an Index or its folder; default: the default index).
@@ -62,7 +63,7 @@ def stream(
     question: str,
     *,
     index: Index | PathLike | None = None,
-    k: int = 5,
+    k: int = DEFAULT_PASSAGES,
     mode: Mode | str = Mode.EXTRACTIVE,
 ) -> AnswerStream:
     """Like `ask`, as it is written: `for piece in s: print(piece, end="")`, then `s.answer`."""

@@ -23,6 +23,9 @@ EXAMPLES = """examples:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from qa.pipeline_settings import Settings
+
+    default = Settings()  # the settings a command uses unless told otherwise
     parser = argparse.ArgumentParser(
         prog="qa",
         description="Answer questions about your documents, citing exact passages. Works offline.",
@@ -44,8 +47,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="add to the index instead of making it hold exactly PATH...",
     )
-    index.add_argument("--chunk-size", type=int, metavar="CHARS", help="default 800")
-    index.add_argument("--chunk-overlap", type=int, metavar="CHARS", help="default 150")
+    index.add_argument(
+        "--chunk-size", type=int, metavar="CHARS", help=f"default {default.chunking.size}"
+    )
+    index.add_argument(
+        "--chunk-overlap", type=int, metavar="CHARS", help=f"default {default.chunking.overlap}"
+    )
     index.add_argument(
         "--store",
         metavar="STORE",
@@ -64,13 +71,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="index folder (default: index/, built from the shipped article if absent)",
     )
     ask.add_argument(
-        "-k", type=int, default=5, metavar="N", help="passages to retrieve (default 5)"
+        "-k",
+        type=int,
+        default=default.passages,
+        metavar="N",
+        help=f"passages to retrieve (default {default.passages})",
     )
     ask.add_argument("--json", action="store_true", help="print the answer as JSON")
     ask.add_argument(
         "--mode",
         choices=[m.value for m in Mode],
-        default=Mode.EXTRACTIVE.value,
+        default=default.mode.value,
         help="extractive (default): quote the documents; generate: the local language model "
         "writes the answer, and only sentences the documents support are shown",
     )
@@ -214,6 +225,7 @@ def _index_path(args: argparse.Namespace) -> str:
 
 def _index(args: argparse.Namespace) -> int:
     from qa.index import Index, build
+    from qa.pipeline_settings import Settings
 
     path = _index_path(args)
     with warnings.catch_warnings():
@@ -225,8 +237,7 @@ def _index(args: argparse.Namespace) -> int:
             index, report = build(
                 args.paths,
                 path=path,
-                chunk_size=args.chunk_size,
-                chunk_overlap=args.chunk_overlap,
+                settings=Settings().chunked(args.chunk_size, args.chunk_overlap),
                 store=args.store,
                 progress=False if args.quiet else None,
             )
@@ -241,9 +252,11 @@ def _index(args: argparse.Namespace) -> int:
 def _ask(args: argparse.Namespace) -> int:
     from qa.api import default_index
     from qa.index import Index
+    from qa.pipeline_settings import Settings
 
+    settings = Settings(passages=args.k, mode=args.mode)  # checked before the index opens
     index = Index.load(args.index) if args.index else default_index()
-    stream = index.stream(args.question, k=args.k, mode=args.mode)
+    stream = index.stream(args.question, k=settings.passages, mode=settings.mode)
     if args.json:
         print(json.dumps(answer_json(stream.result()), ensure_ascii=False, indent=2))
         return 0

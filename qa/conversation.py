@@ -26,6 +26,7 @@ from qa.errors import InputError
 from qa.generate import AnswerStream
 from qa.index import Index, PathLike
 from qa.lexical import terms
+from qa.pipeline_settings import DEFAULT_PASSAGES
 from qa.questions import check_k, clean_question, fit_question
 from qa.retrieval import retrieve
 from qa.settings import Mode
@@ -100,12 +101,14 @@ class Conversation:
         """Forget the turns: the next question starts a new conversation."""
         self._turns.clear()
 
-    def ask(self, question: str, *, k: int = 5, mode: Mode | str = Mode.EXTRACTIVE) -> Answer:
+    def ask(
+        self, question: str, *, k: int = DEFAULT_PASSAGES, mode: Mode | str = Mode.EXTRACTIVE
+    ) -> Answer:
         """Answer `question` as the next turn; `answer.searched` says what was searched."""
         return self.stream(question, k=k, mode=mode).result()
 
     def stream(
-        self, question: str, *, k: int = 5, mode: Mode | str = Mode.EXTRACTIVE
+        self, question: str, *, k: int = DEFAULT_PASSAGES, mode: Mode | str = Mode.EXTRACTIVE
     ) -> AnswerStream:
         """Like `ask`, as it is written; the turn is remembered once the stream ends."""
         mode = Mode.of(mode)
@@ -190,7 +193,12 @@ class Conversation:
 
     @classmethod
     def from_messages(
-        cls, history: object, *, index: Index | None = None, replay: int = 2, k: int = 5
+        cls,
+        history: object,
+        *,
+        index: Index | None = None,
+        replay: int = 2,
+        k: int = DEFAULT_PASSAGES,
     ) -> Conversation:
         """A conversation holding a chat history sent by another program; None is no history.
 

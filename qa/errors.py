@@ -61,3 +61,7 @@ def disk_problem(error: BaseException) -> str | None:
         return None
     where = f" {error.filename}" if error.filename else ""
     return f"Cannot write to{where or ' the index folder'}: {_DISK_PROBLEMS[error.errno]}."
+
+
+class StoreError(QAError):
+    """The vector store cannot be reached, created or read."""

@@ -2,36 +2,28 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
-import sys
-import threading
-import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from qa import asking
+from qa import asking, updating
 from qa.answer import AnswerSettings
-from qa.chunking import SPLITTER_VERSION, ChunkSettings
-from qa.documents import DEFAULT_MAX_FILE_BYTES, FoundFile, find_files
+from qa.chunking import ChunkSettings
+from qa.documents import DEFAULT_MAX_FILE_BYTES
 from qa.embeddings import Embedder, SentenceTransformerEmbedder
-from qa.errors import IndexMismatchError, InputError, QAError
+from qa.errors import InputError, QAError
 from qa.generate import AnswerStream, WritingSettings
-from qa.indexing import Indexer, IndexReport, PathLike, Vectors, prune
+from qa.indexing import IndexReport, PathLike
+from qa.opening import open_saved, reusable
+from qa.pipeline_settings import DEFAULT_PASSAGES, Settings
 from qa.reading import SpanReader
 from qa.retrieval import RetrievalSettings
-from qa.settings import Mode
+from qa.settings import Mode, StoreSpec
 from qa.snapshot import Snapshot
-from qa.storage import (
-    WORK,
-    claim_folder,
-    load_snapshot,
-    manifest_of,
-    read_manifest,
-    rebuild_hint,
-)
-from qa.storage import save_snapshot as _save_snapshot
-from qa.stores import VectorStore, open_store, same_store, store_spec
+from qa.storage import claim_folder
+from qa.stores import VectorStore, open_store
 from qa.types import Answer, Document, Passage
 
 if TYPE_CHECKING:
@@ -48,6 +40,7 @@ class Index:
         path: PathLike | None = None,
         *,
         embedder: Embedder | None = None,
+        settings: Settings | None = None,
         chunking: ChunkSettings | None = None,
         retrieval: RetrievalSettings | None = None,
         answering: AnswerSettings | None = None,
@@ -57,27 +50,28 @@ class Index:
         reader: SpanReader | None = None,
     ) -> None:
         self.path = Path(path) if path is not None else None
+        # Every setting in one record; a part given on its own (answering=...) replaces it.
+        settings = settings or Settings()
+        self.settings = dataclasses.replace(
+            settings,
+            chunking=chunking or settings.chunking,
+            retrieval=retrieval or settings.retrieval,
+            answering=answering or settings.answering,
+            writing=writing or settings.writing,
+        )
         # The reader decides what answers a question (qa/reading.py). None: the shipped
         # model, loaded once per process on the first question.
         self._reader = reader
         # Where chunk vectors live: "faiss" (default), "faiss:ivf", "milvus:./qa.db", ... or a
         # VectorStore. Opened when first needed (it needs the embedding dimension).
         self._store: VectorStore | None = None if isinstance(store, str | None) else store
-        self._store_spec = store_spec(store) if isinstance(store, str | None) else store.describe()
-        self._owns_store = True  # a detached copy never deletes from the shared store
+        self._store_spec = (
+            StoreSpec.from_setting(store) if isinstance(store, str | None) else store.spec()
+        )
         self.model = model  # for mode="generate"; None: the process's default, loaded on use
-        self.writing = writing or WritingSettings()
         self.embedder: Embedder = embedder or SentenceTransformerEmbedder()
-        self.chunking = chunking or ChunkSettings()
-        self.retrieval = retrieval or RetrievalSettings()
-        self.answering = answering or AnswerSettings()
-        self.roots: list[str] = []
-        self.created_at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        self.current = updating.Current()  # the snapshot shown now (qa.updating changes it)
         self.report: IndexReport | None = None  # what the last build_index changed
-        self._snapshot: Snapshot | None = None
-        self._write_lock = threading.Lock()
-
-    # --- reading -------------------------------------------------------------------------
 
     @classmethod
     def load(
@@ -85,33 +79,58 @@ class Index:
         path: PathLike,
         *,
         embedder: Embedder | None = None,
+        settings: Settings | None = None,
         retrieval: RetrievalSettings | None = None,
         answering: AnswerSettings | None = None,
     ) -> Index:
-        """Open the index saved in `path`; raises if it was built with another model."""
-        folder = Path(path)
-        snapshot, manifest = load_snapshot(folder)
+        """Open the index saved in `path`; raises if it was built with another model.
+        Its chunking is the one it was built with, whatever `settings` says."""
+        embedder = embedder or SentenceTransformerEmbedder()
+        snapshot, manifest = open_saved(Path(path), embedder.name)
         chunking = manifest["chunking"]
+        settings = (settings or Settings()).chunked(int(chunking["size"]), int(chunking["overlap"]))
         index = cls(
-            folder,
+            path,
             embedder=embedder,
-            chunking=ChunkSettings(size=int(chunking["size"]), overlap=int(chunking["overlap"])),
+            settings=settings,
             retrieval=retrieval,
             answering=answering,
+            store=snapshot.store,
         )
-        if manifest.get("embedding_model") != index.embedder.name:
-            raise IndexMismatchError(
-                f"The index in {folder} was built with the embedding model "
-                f"'{manifest.get('embedding_model')}', but this qa uses '{index.embedder.name}'. "
-                f"Rebuild it with: {rebuild_hint(folder, manifest.get('roots'))}"
-            )
-        index.roots = list(manifest.get("roots", []))
-        index.created_at = manifest.get("created_at", index.created_at)
-        index._snapshot, index._store = snapshot, snapshot.store
-        index._store_spec = snapshot.store.describe()
-        if not snapshot.store.shared:
-            prune(snapshot.store, snapshot)  # vectors a save kept for questions then in flight
+        index.current.snapshot = snapshot
+        index.current.roots = list(manifest.get("roots", []))
+        index.current.created_at = manifest.get("created_at", index.current.created_at)
         return index
+
+    # The parts of `settings` the stages read (asking.Source); setting one replaces it there.
+
+    @property
+    def chunking(self) -> ChunkSettings:
+        return self.settings.chunking
+
+    @property
+    def retrieval(self) -> RetrievalSettings:
+        return self.settings.retrieval
+
+    @retrieval.setter
+    def retrieval(self, value: RetrievalSettings) -> None:
+        self.settings = dataclasses.replace(self.settings, retrieval=value)
+
+    @property
+    def answering(self) -> AnswerSettings:
+        return self.settings.answering
+
+    @answering.setter
+    def answering(self, value: AnswerSettings) -> None:
+        self.settings = dataclasses.replace(self.settings, answering=value)
+
+    @property
+    def writing(self) -> WritingSettings:
+        return self.settings.writing
+
+    @writing.setter
+    def writing(self, value: WritingSettings) -> None:
+        self.settings = dataclasses.replace(self.settings, writing=value)
 
     @property
     def reader(self) -> SpanReader:
@@ -133,9 +152,10 @@ class Index:
 
     @property
     def snapshot(self) -> Snapshot:
-        if self._snapshot is None:
-            self._snapshot = Snapshot([], self.embedder.dimension, self.store)
-        return self._snapshot
+        """What questions read now: one consistent view, whatever changes meanwhile."""
+        if self.current.snapshot is None:
+            self.current.snapshot = Snapshot([], self.embedder.dimension, self.store)
+        return self.current.snapshot
 
     @property
     def documents(self) -> list[Document]:
@@ -153,7 +173,9 @@ class Index:
     def __len__(self) -> int:
         return len(self.snapshot.entries)
 
-    def search(self, question: str, *, k: int = 5) -> list[Passage]:
+    # --- asking: qa.asking ---------------------------------------------------------------
+
+    def search(self, question: str, *, k: int = DEFAULT_PASSAGES) -> list[Passage]:
         """The `k` passages that best match `question`, best first (no answer is composed)."""
         return asking.search(self, question, k=k)
 
@@ -161,7 +183,7 @@ class Index:
         self,
         question: str,
         *,
-        k: int = 5,
+        k: int = DEFAULT_PASSAGES,
         mode: Mode | str = Mode.EXTRACTIVE,
         focus: str | None = None,
     ) -> Answer:
@@ -177,30 +199,14 @@ class Index:
         self,
         question: str,
         *,
-        k: int = 5,
+        k: int = DEFAULT_PASSAGES,
         mode: Mode | str = Mode.EXTRACTIVE,
         focus: str | None = None,
     ) -> AnswerStream:
         """Like `ask`, but iterate over the result for its text as it is written."""
         return asking.ask(self, question, k=k, mode=mode, focus=focus)
 
-    def detached(self) -> Index:
-        """A copy in memory only: changes to it are not saved and do not touch this index."""
-        copy = Index(
-            embedder=self.embedder,
-            chunking=self.chunking,
-            retrieval=self.retrieval,
-            answering=self.answering,
-            model=self.model,
-            writing=self.writing,
-            store=self.store,
-            reader=self._reader,
-        )
-        copy._snapshot, copy.roots = self._snapshot, list(self.roots)
-        copy._owns_store = False  # its removals stay in its snapshot; the store is shared
-        return copy
-
-    # --- changing ------------------------------------------------------------------------
+    # --- changing: qa.updating -----------------------------------------------------------
 
     def sync(
         self,
@@ -214,15 +220,8 @@ class Index:
         Unchanged files keep their vectors; new or changed files are embedded; documents
         no longer under `paths` are dropped.
         """
-        files = find_files(paths)
-        roots = [str(Path(p).expanduser().resolve()) for p in paths]
-        return self._apply(
-            paths,
-            files,
-            keep_others=False,
-            roots=roots,
-            progress=progress,
-            max_file_bytes=max_file_bytes,
+        return updating.apply(
+            self, paths, keep_others=False, progress=progress, max_file_bytes=max_file_bytes
         )
 
     def add(
@@ -233,100 +232,33 @@ class Index:
         max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
     ) -> IndexReport:
         """Add the documents under `paths` (or update them if changed); keep everything else."""
-        files = find_files(paths)
-        roots = self.roots + [str(Path(p).expanduser().resolve()) for p in paths]
-        return self._apply(
-            paths,
-            files,
-            keep_others=True,
-            roots=roots,
-            progress=progress,
-            max_file_bytes=max_file_bytes,
+        return updating.apply(
+            self, paths, keep_others=True, progress=progress, max_file_bytes=max_file_bytes
         )
 
     def remove(self, *sources: str) -> list[str]:
         """Drop the named documents (by source name or path); returns the names removed."""
-        with self._write_lock:
-            snapshot = self.snapshot
-            doomed = {self.document(s).path for s in sources}
-            kept = [e for e in snapshot.entries if e.document.path not in doomed]
-            removed = [e.document.source for e in snapshot.entries if e.document.path in doomed]
-            roots = [r for r in self.roots if r not in doomed]
-            self._commit(
-                Snapshot(kept, snapshot.dimension, self.store, segments=snapshot.segments), roots
-            )
-            return removed
+        return updating.remove(self, sources)
 
     def save(self, path: PathLike | None = None) -> None:
         """Write the index to `path` (or its own path) atomically."""
         if path is not None:
             self.path = Path(path)
-        if self.path is None:
-            raise InputError("This index has no folder to save to: pass a path")
-        with self._write_lock:
-            _save_snapshot(self.path, self.snapshot, self._manifest(self.snapshot, self.roots))
+        updating.save(self)
 
-    def _apply(
-        self,
-        paths: Sequence[PathLike],
-        files: list[FoundFile],
-        *,
-        keep_others: bool,
-        roots: list[str],
-        progress: bool | None,
-        max_file_bytes: int,
-    ) -> IndexReport:
-        """Read, embed and commit files a batch at a time (qa.indexing), under the write lock."""
-        if self.path is not None:
-            claim_folder(self.path)  # before any work: a folder of the user's files is refused
-        if progress is None:
-            progress = sys.stderr.isatty()
-        with self._write_lock:
-            progress_folder = self.path / WORK / "progress" if self.path is not None else None
-            indexer = Indexer(self.embedder, self.chunking, self.store, progress_folder)
-            return indexer.run(
-                self.snapshot,
-                paths,
-                files,
-                keep_others=keep_others,
-                roots=roots,
-                progress=progress,
-                max_file_bytes=max_file_bytes,
-                commit=self._commit,
-                checkpoints=self.path is not None,
-            )
-
-    def _commit(
-        self,
-        snapshot: Snapshot,
-        roots: list[str],
-        added: Vectors | None = None,
-    ) -> None:
-        """Make `snapshot` the index: vectors stored first, then saved, then shown.
-
-        What a reader sees is always on disk. Vectors of dropped chunks leave the store only
-        after the swap, so a question already in flight still finds them.
-        """
-        previous = self._snapshot
-        if added is not None and len(added[0]):
-            self.store.add(*added)
-        if self.path is not None:
-            _save_snapshot(self.path, snapshot, self._manifest(snapshot, roots))
-        self._snapshot = snapshot
-        self.roots = roots
-        if self._owns_store:
-            if previous is not None:
-                self.store.remove(previous.keys[~snapshot.holds(previous.keys)])
-            prune(self.store, snapshot)
-
-    def _manifest(self, snapshot: Snapshot, roots: list[str]) -> dict[str, Any]:
-        return manifest_of(
-            snapshot,
-            embedding_model=self.embedder.name,
-            chunking=self.chunking,
-            roots=roots,
-            created_at=self.created_at,
+    def detached(self) -> Index:
+        """A copy in memory only: changes to it are not saved and do not touch this index."""
+        copy = Index(
+            embedder=self.embedder,
+            settings=self.settings,
+            model=self.model,
+            store=self.store,
+            reader=self._reader,
         )
+        copy.current.snapshot = self.current.snapshot
+        copy.current.roots = list(self.current.roots)
+        copy.current.owns_store = False  # its removals stay in its snapshot; the store is shared
+        return copy
 
 
 def build(
@@ -334,6 +266,7 @@ def build(
     *,
     path: PathLike = "index",
     embedder: Embedder | None = None,
+    settings: Settings | None = None,
     chunk_size: int | None = None,
     chunk_overlap: int | None = None,
     progress: bool | None = None,
@@ -344,14 +277,10 @@ def build(
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
     claim_folder(Path(path))
-    defaults = ChunkSettings()
-    chunking = ChunkSettings(
-        size=defaults.size if chunk_size is None else chunk_size,
-        overlap=defaults.overlap if chunk_overlap is None else chunk_overlap,
-    )
-    index = _reusable(Path(path), embedder, chunking, store)
+    settings = (settings or Settings()).chunked(chunk_size, chunk_overlap)
+    index = _reused(Path(path), embedder, settings, store)
     if index is None:
-        index = Index(path, embedder=embedder, chunking=chunking, store=store)
+        index = Index(path, embedder=embedder, settings=settings, store=store)
     return index, index.sync(paths, progress=progress, max_file_bytes=max_file_bytes)
 
 
@@ -360,6 +289,7 @@ def build_index(
     *,
     path: PathLike = "index",
     embedder: Embedder | None = None,
+    settings: Settings | None = None,
     chunk_size: int | None = None,
     chunk_overlap: int | None = None,
     progress: bool | None = None,
@@ -370,6 +300,8 @@ def build_index(
 
     An index already in `path`, built with the same model, chunking and store, is updated:
     only new or changed files are embedded, and files no longer present are dropped.
+    `settings` holds every setting (qa.pipeline_settings.Settings); `chunk_size` and
+    `chunk_overlap`, when given, replace its chunking.
     `store` is where chunk vectors live: "faiss" (the default: exact search, switching to IVF
     above 100,000 chunks), "faiss:flat", "faiss:ivf", "milvus:./qa.db" (Milvus Lite) or
     "milvus:http://host:19530". What the run changed is `index.report` (or use `build`).
@@ -378,6 +310,7 @@ def build_index(
         paths,
         path=path,
         embedder=embedder,
+        settings=settings,
         chunk_size=chunk_size,
         chunk_overlap=chunk_overlap,
         progress=progress,
@@ -388,26 +321,16 @@ def build_index(
     return index
 
 
-def _reusable(
-    folder: Path, embedder: Embedder | None, chunking: ChunkSettings, store: str | None
+def _reused(
+    folder: Path, embedder: Embedder | None, settings: Settings, store: str | None
 ) -> Index | None:
     """The index saved in `folder` if its vectors can be reused with these settings."""
-    try:
-        manifest = read_manifest(folder)
-    except QAError:
-        return None  # none, damaged or foreign: built from scratch, and replaced atomically
-    stored = manifest.get("chunking", {})
-    if (
-        stored.get("size") != chunking.size
-        or stored.get("overlap") != chunking.overlap
-        or stored.get("splitter_version") != SPLITTER_VERSION
-        or (store is not None and not same_store(store_spec(store), manifest.get("store", {})))
-    ):
+    if not reusable(folder, settings.chunking, store):
         return None
     try:
-        return Index.load(folder, embedder=embedder)
+        return Index.load(folder, embedder=embedder, settings=settings)
     except QAError:
-        return None
+        return None  # damaged or built with another model: built from scratch instead
 
 
 def load_index(path: PathLike = "index", *, embedder: Embedder | None = None) -> Index:

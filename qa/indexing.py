@@ -6,7 +6,7 @@
       -> commit: vectors into the store, the snapshot to disk (qa.storage), then shown
 
 `Indexer.run` does the reading, cutting and embedding; the commit itself is the index's
-(`qa.index.Index._commit`), called at each checkpoint and at the end, so that what a question
+(`qa.updating.commit`), called at each checkpoint and at the end, so that what a question
 sees is always on disk.
 """
 

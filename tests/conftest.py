@@ -2,37 +2,23 @@
 
 from __future__ import annotations
 
-import hashlib
 import shutil
-from collections.abc import Sequence
 from pathlib import Path
 
-import numpy as np
 import pytest
-from tests_support import ARTICLE, DOHA
+from tests_support import ARTICLE, DOHA, FakeEmbedder
 
 from qa import build_index
-from qa.lexical import terms
 
 
-class FakeEmbedder:
-    """Hashed bag of stemmed words: texts sharing words get similar vectors. Counts its work."""
-
-    name = "fake-bag-of-words"
-    dimension = 64
-
-    def __init__(self) -> None:
-        self.embedded: list[str] = []
-
-    def embed(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
-        self.embedded.extend(texts)
-        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
-        for row, text in enumerate(texts):
-            for term in terms(text) or ["<empty>"]:
-                bucket = int(hashlib.md5(term.encode()).hexdigest(), 16) % self.dimension
-                out[row, bucket] += 1.0
-        out /= np.linalg.norm(out, axis=1, keepdims=True)
-        return out
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark what `make test-fast` leaves out: tests that start the Milvus server (through its
+    fixture) and the browser tests."""
+    for item in items:
+        if "milvus_server" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.milvus_server)
+        if item.path.name == "test_browser.py":
+            item.add_marker(pytest.mark.browser)
 
 
 @pytest.fixture

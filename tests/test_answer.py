@@ -55,16 +55,13 @@ def test_more_sentences_are_cited_in_order_when_they_score_alike(fake_embedder, 
     assert [c.n for c in answer.citations] == [1, 2]
     for citation in answer.citations:
         assert f"[{citation.n}]" in answer.text
-        assert citation.quote == TEXT[citation.start : citation.end]
     assert answer.citations[0].score >= answer.citations[1].score
 
 
-def test_passages_come_best_first_with_exact_offsets(index):
+def test_passages_come_best_first(index):  # exact offsets: tests/test_exact_spans.py
     answer = index.ask("Which list did Kazakhstan remove the Taliban from?")
     scores = [p.score for p in answer.passages]
     assert scores == sorted(scores, reverse=True)
-    for passage in answer.passages:
-        assert passage.text == TEXT[passage.start : passage.end]
 
 
 def test_answer_to_dict_is_plain_json_data(index):

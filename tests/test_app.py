@@ -1,7 +1,8 @@
 """The running app, asked through gradio_client as another program would."""
 
 import pytest
-from app_server import ROOT, running_app
+
+from qa.app_runner import ROOT, running_app
 
 pytestmark = pytest.mark.slow
 

@@ -7,12 +7,12 @@ import sys
 import unicodedata
 
 import pytest
-from app_server import ROOT, free_port, running_app
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from tests_support import page_handlers
 
 from qa import Index
+from qa.app_runner import ROOT, free_port, running_app
 from qa.errors import InputError, QAError
 from qa.ui.serving import SignIn, is_loopback, parse_auth
 from qa.ui.uploads import MAX_NAME, add_uploads, remove_document, safe_filename, upload_limit

@@ -9,7 +9,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-from app_server import ROOT, running_app
+
+from qa.app_runner import ROOT, running_app
 
 pytestmark = pytest.mark.slow
 

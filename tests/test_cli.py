@@ -143,12 +143,11 @@ def test_eval_rejects_an_unknown_setting(capsys):
 def test_a_full_or_read_only_disk_is_one_line_not_a_traceback(
     tmp_path, capsys, monkeypatch, code, said
 ):
-    from qa.index import Index
 
     def no_room(*args, **kwargs):
         raise OSError(code, os.strerror(code), str(tmp_path / "idx" / ".qa" / "tmp-1.json"))
 
-    monkeypatch.setattr(Index, "_commit", no_room)
+    monkeypatch.setattr("qa.updating.commit", no_room)
     (tmp_path / "docs").mkdir()
     (tmp_path / "docs" / "a.txt").write_text("The ferry leaves at noon.")
     monkeypatch.setattr("qa.index.SentenceTransformerEmbedder", FakeEmbedder)

@@ -4,9 +4,9 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from tests_support import ARTICLE_QUESTIONS
 
 from qa import Index, build_index, load_index
+from qa.article_questions import ARTICLE_QUESTIONS
 
 pytestmark = pytest.mark.slow
 

@@ -136,6 +136,7 @@ UPLOAD_CHILD = STEP + textwrap.dedent(
     """
     import os, signal, sys, pathlib, shutil
     sys.path.insert(0, sys.argv[1])
+    import qa.updating as updating
     import qa.ui.uploads as uploads
     from conftest import FakeEmbedder
     from qa import Index
@@ -147,7 +148,7 @@ UPLOAD_CHILD = STEP + textwrap.dedent(
     step(os, "chmod")
     step(pathlib.Path, "unlink")
     step(shutil, "rmtree")
-    step(Index, "_commit")
+    step(updating, "commit")
     index = Index.load(sys.argv[2], embedder=FakeEmbedder())
     uploads.add_uploads(index, sys.argv[4:])
     print(steps[0])

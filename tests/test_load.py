@@ -1,14 +1,11 @@
 """Many sessions asking the running app at once: every one answered, each with its own answer."""
 
 import inspect
-import sys
 
 import pytest
-from app_server import ROOT, running_app
 
-sys.path.insert(0, str(ROOT / "bench"))
-
-from load_app import run_load
+from bench.load_app import run_load
+from qa.app_runner import running_app
 
 
 @pytest.mark.slow

@@ -7,8 +7,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from tests_support import ARTICLE_QUESTIONS
 
+from qa.article_questions import ARTICLE_QUESTIONS
 from qa.cli import main
 from qa.reader import MODEL_DIR, WEIGHTS, load_reader
 from qa.reading import _trimmed, text_windows

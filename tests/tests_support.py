@@ -1,24 +1,19 @@
 """What several test files share: questions about the shipped article with words their answers
-must contain, and hand-made answers for the page's HTML."""
+must contain, hand-made answers for the page's HTML, and the deterministic fake embedder."""
 
+import hashlib
+from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
+
 from qa import Answer, Citation, Passage
+from qa.lexical import terms
 
 ARTICLE = (
     Path(__file__).resolve().parent.parent / "corpus" / "taliban-and-international-diplomacy.txt"
 )
 
-ARTICLE_QUESTIONS = [
-    ("Where has the US embassy in Afghanistan been operating from?", "Doha"),
-    ("When was the US embassy in Kabul closed?", "August 2021"),
-    ("Who is the US special envoy for Afghanistan?", "Thomas West"),
-    ("Which country removed the Taliban from its list of banned organizations?", "Kazakhstan"),
-    ("Which faction within the Taliban is backed by the Pakistani military?", "Haqqani"),
-    ("What do major powers demand from the Taliban?", "inclusive government"),
-    ("What threatens Taliban credibility?", "ISIS-K"),
-    ("Where does Georgi Asatryan teach?", "Lomonosov Moscow State University"),
-]
 
 # A one-document corpus for tests that need an index, with the fake embedder.
 DOHA = "The embassy has been operating from Doha since 2021. It offers consular services."
@@ -61,3 +56,23 @@ def page_handlers():
         CONCURRENCY=app.CONCURRENCY,
         QUEUE_SIZE=app.QUEUE_SIZE,
     )
+
+
+class FakeEmbedder:
+    """Hashed bag of stemmed words: texts sharing words get similar vectors. Counts its work."""
+
+    name = "fake-bag-of-words"
+    dimension = 64
+
+    def __init__(self) -> None:
+        self.embedded: list[str] = []
+
+    def embed(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
+        self.embedded.extend(texts)
+        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for term in terms(text) or ["<empty>"]:
+                bucket = int(hashlib.md5(term.encode()).hexdigest(), 16) % self.dimension
+                out[row, bucket] += 1.0
+        out /= np.linalg.norm(out, axis=1, keepdims=True)
+        return out

@@ -1,4 +1,8 @@
-"""Run app.py as a user would, on a free localhost port, with an index of its own; then stop it."""
+"""Run app.py as a user would, on a free localhost port, with an index of its own; then stop it.
+
+For the tests that use the page and for bench/load_app.py, from a checkout (app.py is beside
+qa/, not inside the installed package).
+"""
 
 from __future__ import annotations
 
@@ -12,7 +16,7 @@ import urllib.request
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parent.parent  # the checkout: app.py, corpus/
 STARTUP_SECONDS = 180  # the first start builds the index from corpus/ with the real model
 
 
