@@ -289,7 +289,7 @@ HOSTILE = {
 # Anything that could run, load or restyle, inside what the app shows.
 LIVE = (
     "script, img, svg, iframe, object, embed, style, details, math, .katex, code, "
-    "strong:not(.qa-short-answer), a[href^='javascript:'], a:not(.qa-marker)"
+    "strong:not(.qa-short-answer), a[href^='javascript:'], a:not(.qa-marker):not(.qa-goto)"
 )
 HANDLERS = """(selector) => [...document.querySelectorAll(selector)].flatMap(
   (root) => [root, ...root.querySelectorAll('*')]).filter(
