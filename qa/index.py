@@ -15,7 +15,7 @@ from qa.documents import DEFAULT_MAX_FILE_BYTES
 from qa.embeddings import Embedder, SentenceTransformerEmbedder
 from qa.errors import InputError, QAError
 from qa.generate import AnswerStream, WritingSettings
-from qa.indexing import IndexReport, PathLike
+from qa.indexing import Embedded, IndexReport, PathLike
 from qa.opening import open_saved, reusable
 from qa.pipeline_settings import DEFAULT_PASSAGES, Settings
 from qa.reading import SpanReader
@@ -230,10 +230,18 @@ class Index:
         *,
         progress: bool | None = None,
         max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
+        on_embedded: Embedded | None = None,
     ) -> IndexReport:
-        """Add the documents under `paths` (or update them if changed); keep everything else."""
+        """Add the documents under `paths` (or update them if changed); keep everything else.
+
+        `on_embedded(done, total)` is told how many of a batch's sentences are embedded."""
         return updating.apply(
-            self, paths, keep_others=True, progress=progress, max_file_bytes=max_file_bytes
+            self,
+            paths,
+            keep_others=True,
+            progress=progress,
+            max_file_bytes=max_file_bytes,
+            on_embedded=on_embedded,
         )
 
     def remove(self, *sources: str) -> list[str]:

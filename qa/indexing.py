@@ -34,8 +34,11 @@ from qa.types import Document
 
 PathLike = str | os.PathLike[str]
 BATCH_CHARACTERS = 200_000  # text read and embedded at a time: bounds the memory a build needs
+REPORT_CHARACTERS = 20_000  # embedded at a time when progress is shown: about 2 s of model
 CHECKPOINT_SECONDS = 60.0  # a long build commits its work this often, so it can resume
 
+# Told how many texts of a batch are embedded, and of how many.
+Embedded = Callable[[int, int], None]
 # Chunk keys and their vectors, to add to the store.
 Vectors = tuple[np.ndarray, np.ndarray]
 # Makes a snapshot the index (with its roots), after adding the vectors to the store.
@@ -81,6 +84,8 @@ class Indexer:
     chunking: ChunkSettings
     store: VectorStore
     progress_folder: Path | None = None
+    # Told (texts embedded, texts in the batch) as embedding goes: the page's progress line.
+    on_embedded: Embedded | None = None
 
     def run(
         self,
@@ -225,25 +230,37 @@ class Indexer:
         return entries, len(texts), (np.array(keys, dtype=np.int64), stacked)
 
     def embed_texts(self, texts: list[str]) -> np.ndarray:
-        """The vectors of `texts`; a large batch a slice at a time, resumably (see the class)."""
+        """The vectors of `texts`; a large batch a slice at a time, resumably, and a slice of
+        REPORT_CHARACTERS at a time when someone follows the progress (see the class)."""
         dimension = self.embedder.dimension
-        if self.progress_folder is None or sum(map(len, texts)) <= BATCH_CHARACTERS:
+        resumable = self.progress_folder is not None and sum(map(len, texts)) > BATCH_CHARACTERS
+        if not resumable and self.on_embedded is None:
             return self.embedder.embed(texts, progress=False).reshape(-1, dimension)
-        digest = hashlib.blake2b(self.key_settings().encode(), digest_size=16)
-        for text in texts:
-            digest.update(text.encode("utf-8", "surrogatepass") + b"\0")
-        path = self.progress_folder / f"{digest.hexdigest()}.npy"
+        path = None
+        if resumable:
+            assert self.progress_folder is not None
+            digest = hashlib.blake2b(self.key_settings().encode(), digest_size=16)
+            for text in texts:
+                digest.update(text.encode("utf-8", "surrogatepass") + b"\0")
+            path = self.progress_folder / f"{digest.hexdigest()}.npy"
         parts = [_read_progress(path, dimension, len(texts))]
         at = len(parts[0])
+        step = BATCH_CHARACTERS if self.on_embedded is None else REPORT_CHARACTERS
+        unsaved = 0  # characters embedded since the progress was last kept
         while at < len(texts):
+            if self.on_embedded is not None:
+                self.on_embedded(at, len(texts))
             end, size = at, 0
-            while end < len(texts) and (size < BATCH_CHARACTERS or end == at):
+            while end < len(texts) and (size < step or end == at):
                 size += len(texts[end])
                 end += 1
             parts.append(self.embedder.embed(texts[at:end], progress=False).reshape(-1, dimension))
-            at = end
-            if at < len(texts):
+            at, unsaved = end, unsaved + size
+            if path is not None and at < len(texts) and unsaved >= BATCH_CHARACTERS:
                 _write_progress(path, np.concatenate(parts))
+                unsaved = 0
+        if self.on_embedded is not None:
+            self.on_embedded(len(texts), len(texts))
         return np.concatenate(parts)
 
     def key_settings(self) -> str:
@@ -252,8 +269,10 @@ class Indexer:
         return f"{c.size}/{c.overlap}/{SPLITTER_VERSION}/{self.embedder.name}"
 
 
-def _read_progress(path: Path, dimension: int, most: int) -> np.ndarray:
+def _read_progress(path: Path | None, dimension: int, most: int) -> np.ndarray:
     """The vectors an interrupted run kept for this batch, if they fit it."""
+    if path is None:
+        return np.zeros((0, dimension), dtype=np.float32)
     try:
         done = np.load(path)
     except (OSError, ValueError):

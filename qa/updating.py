@@ -22,7 +22,7 @@ from qa.chunking import ChunkSettings
 from qa.documents import find_files
 from qa.embeddings import Embedder
 from qa.errors import InputError
-from qa.indexing import Indexer, IndexReport, PathLike, Vectors, prune
+from qa.indexing import Embedded, Indexer, IndexReport, PathLike, Vectors, prune
 from qa.snapshot import Snapshot
 from qa.storage import WORK, claim_folder, manifest_of, save_snapshot
 from qa.stores import VectorStore
@@ -70,6 +70,7 @@ def apply(
     keep_others: bool,
     progress: bool | None,
     max_file_bytes: int,
+    on_embedded: Embedded | None = None,
 ) -> IndexReport:
     """Read, embed and commit the files under `paths` a batch at a time (qa.indexing), under
     the write lock. keep_others=False drops the documents not under `paths` (a sync)."""
@@ -87,7 +88,7 @@ def apply(
 
     with index.current.lock:
         progress_folder = index.path / WORK / "progress" if index.path is not None else None
-        indexer = Indexer(index.embedder, index.chunking, index.store, progress_folder)
+        indexer = Indexer(index.embedder, index.chunking, index.store, progress_folder, on_embedded)
         return indexer.run(
             index.snapshot,
             paths,

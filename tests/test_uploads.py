@@ -103,3 +103,21 @@ def test_removing_an_uploaded_document_deletes_its_copy_but_not_the_users_files(
     assert (tmp_path / "docs" / "doha.txt").is_file() and len(small_index) == 0
     with pytest.raises(InputError, match="No document named"):
         remove_document(small_index, "docs/doha.txt", folder=folder)
+
+
+def test_upload_progress_counts_the_sentences_embedded_in_words(tmp_path, write, small_index):
+    # ~60,000 characters of distinct sentences: embedded in slices of 20,000, each reported.
+    lines = [f"Entry {i}: the ferry number {i} leaves pier {i % 7} at dawn." for i in range(1000)]
+    ledger = write("incoming/ledger.txt", " ".join(lines))
+    said: list[tuple[float, str]] = []
+    add_uploads(small_index, [ledger], progress=lambda share, what: said.append((share, what)))
+    messages = [what for _, what in said]
+    assert messages[0] == "Reading ledger.txt…" and messages[-1] == "Done"
+    counts = [m for m in messages if m.startswith("Embedding ")]
+    assert len(counts) >= 4 and counts[0] == "Embedding 0 of 1000 sentences…"
+    assert counts[-1] == "Embedding 1000 of 1000 sentences…"
+    done = [int(m.split()[1]) for m in counts]
+    assert done == sorted(done) and len(set(done)) == len(done)
+    shares = [share for share, _ in said]
+    assert shares == sorted(shares)  # the bar never goes back
+    assert small_index.search("When does ferry number 999 leave?")[0].source == "ledger.txt"

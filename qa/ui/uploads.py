@@ -178,7 +178,7 @@ def add_uploads(
         report(0.5, f"Indexing {what}: cutting it into passages and embedding them…")
         with _uploads_lock:
             recover(index, folder)  # an upload a killed app left half done comes first
-            result = _add_in_place(index, staged, folder, limit)
+            result = _add_in_place(index, staged, folder, limit, report)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
         if created:
@@ -220,7 +220,9 @@ def _stage(file: Path, copy: Path, limit: int) -> None:
         raise DocumentError(name, f"cannot be read ({error.strerror or error})") from error
 
 
-def _add_in_place(index: Index, staged: Sequence[Path], folder: Path, limit: int) -> IndexReport:
+def _add_in_place(
+    index: Index, staged: Sequence[Path], folder: Path, limit: int, report: Progress
+) -> IndexReport:
     """Move staged files into `folder` and add them; on any failure put the folder back.
 
     A journal written first names every file placed and every original set aside, so that
@@ -247,7 +249,14 @@ def _add_in_place(index: Index, staged: Sequence[Path], folder: Path, limit: int
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", SkippedFileWarning)  # reported in the result instead
             placed = [folder / e.name for e in entries]
-            result = index.add(placed, progress=True, max_file_bytes=limit)
+            result = index.add(
+                placed,
+                progress=True,
+                max_file_bytes=limit,
+                on_embedded=lambda done, total: report(
+                    0.5 + 0.5 * done / max(total, 1), f"Embedding {done} of {total} sentences…"
+                ),
+            )
     except BaseException:
         _undo(folder, entries)
         _finish(folder, [])  # put back as it was: only the journal is left to go
