@@ -200,6 +200,7 @@ def save_snapshot(folder: Path, snapshot: Snapshot, manifest: dict[str, Any]) ->
                 (folder / home).mkdir(mode=0o700, exist_ok=True)
                 path.rename(folder / home / path.name)
             _fsync_dir(folder / SEGMENTS)
+            _fsync_dir(folder / VECTORS)  # the renames are durable before the manifest names them
             _write_json_atomically(folder / MANIFEST, manifest)
         except BaseException:
             for path in staged:
