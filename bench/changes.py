@@ -25,7 +25,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -63,12 +63,6 @@ def write_corpus(folder: Path, chunks: int) -> None:
         (folder / f"doc{n:06d}.txt").write_text("\n\n".join(picked))
 
 
-def timed(action: Callable[[], object]) -> float:
-    started = time.perf_counter()
-    action()
-    return time.perf_counter() - started
-
-
 LOAD = """
 import sys, time, resource
 sys.path.insert(0, sys.argv[1])
@@ -92,6 +86,7 @@ print(loaded, after_load, rss(), times[100] * 1000, len(index.snapshot.chunks))
 
 def main() -> None:
     sys.path.insert(0, str(ROOT))
+    from bench import timed  # bench/bench.py: this script's folder is first on sys.path
     from qa import Index, build_index
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])

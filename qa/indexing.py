@@ -27,7 +27,7 @@ from qa.chunking import SPLITTER_VERSION, ChunkSettings, chunk_document, split_s
 from qa.documents import FileNotice, FoundFile, no_documents, read_files
 from qa.embeddings import Embedder
 from qa.errors import SkippedFileWarning
-from qa.snapshot import DocumentEntry, Snapshot, mean_vector
+from qa.snapshot import DocumentEntry, Snapshot
 from qa.stores import VectorStore, chunk_key
 from qa.text import unique_name
 from qa.types import Document
@@ -205,29 +205,24 @@ class Indexer:
         dimension = self.embedder.dimension
         vectors = self.embed_texts(list(texts))
         entries: dict[str, DocumentEntry] = {}
-        keys: list[int] = []
-        chunk_vectors: list[np.ndarray] = []
         settings = self.key_settings()
         for document, sentences, chunks, sentence_ids in pieces:
-            chunk_keys = np.array(
-                [chunk_key(document.sha256, n, settings) for n in range(len(chunks))],
-                dtype=np.int64,
-            )
-            sentence_vectors = vectors[sentence_ids].reshape(-1, dimension)
             entries[document.path] = DocumentEntry(
                 document=document,
                 sentences=tuple(sentences),
                 chunks=tuple(chunks),
-                chunk_keys=chunk_keys,
-                sentence_vectors=sentence_vectors,
+                chunk_keys=np.array(
+                    [chunk_key(document.sha256, n, settings) for n in range(len(chunks))],
+                    dtype=np.int64,
+                ),
+                sentence_vectors=vectors[sentence_ids].reshape(-1, dimension),
             )
-            keys.extend(chunk_keys.tolist())
-            starts = [s.start for s in sentences]
-            chunk_vectors.extend(
-                mean_vector(sentence_vectors, sentences, starts, c.start, c.end) for c in chunks
-            )
-        stacked = np.array(chunk_vectors, dtype=np.float32).reshape(-1, dimension)
-        return entries, len(texts), (np.array(keys, dtype=np.int64), stacked)
+        added = list(entries.values())
+        keys = np.concatenate([np.zeros(0, dtype=np.int64)] + [e.chunk_keys for e in added])
+        stacked = np.concatenate(
+            [np.zeros((0, dimension), dtype=np.float32)] + [e.chunk_vectors() for e in added]
+        )
+        return entries, len(texts), (keys, stacked)
 
     def embed_texts(self, texts: list[str]) -> np.ndarray:
         """The vectors of `texts`; a large batch a slice at a time, resumably, and a slice of

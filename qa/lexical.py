@@ -116,7 +116,7 @@ class Postings:
             rows = new_row[postings.rows]
             kept = rows >= 0
             all_rows.append(rows[kept])
-            all_columns.append(remap[term_of[kept]] if len(remap) else term_of[kept])
+            all_columns.append(remap[term_of[kept]])
             all_counts.append(np.asarray(postings.counts)[kept])
             all_lengths.append(np.asarray(postings.lengths)[keep])
             base += len(keep)

@@ -140,10 +140,13 @@ class Snapshot:
             row += len(entry.chunks)
         return [(seg.postings, r) for seg, r in zip(self.segments, rows, strict=True)]
 
+    @cached_property
+    def _held(self) -> frozenset[int]:
+        return frozenset(id(e) for e in self.entries)
+
     def removed(self, segment: Segment) -> list[int]:
         """The positions of `segment`'s entries this snapshot does not hold."""
-        held = {id(e) for e in self.entries}
-        return [i for i, e in enumerate(segment.entries) if id(e) not in held]
+        return [i for i, e in enumerate(segment.entries) if id(e) not in self._held]
 
     def rows_of(self, keys: np.ndarray) -> np.ndarray:
         """The chunk row of each key, or -1 for keys this snapshot does not hold."""

@@ -199,8 +199,8 @@ def save_snapshot(folder: Path, snapshot: Snapshot, manifest: dict[str, Any]) ->
                 home = SEGMENTS if path.parent.name.startswith(f"staging-{SEGMENTS}-") else VECTORS
                 (folder / home).mkdir(mode=0o700, exist_ok=True)
                 path.rename(folder / home / path.name)
-            _fsync_dir(folder / SEGMENTS)
-            _fsync_dir(folder / VECTORS)  # the renames are durable before the manifest names them
+            fsync_folder(folder / SEGMENTS)
+            fsync_folder(folder / VECTORS)  # the renames are durable before the manifest names them
             _write_json_atomically(folder / MANIFEST, manifest)
         except BaseException:
             for path in staged:
@@ -250,7 +250,7 @@ def _write_segment(path: Path, segment: Segment) -> dict[str, str]:
         ).astype(np.int64),
     )
     segment.postings.save(path)
-    files = {name: _sha256(path / name) for name in SEGMENT_FILES}
+    files = {name: file_sha256(path / name) for name in SEGMENT_FILES}
     for name in (*SEGMENT_FILES, DATA_MARKER):
         _fsync(path / name)
     return files
@@ -284,7 +284,7 @@ def _vectors_record(
     return {
         "name": name,
         "segments": sorted(chunks),
-        "files": {file: _sha256(path / file) for file in stored},
+        "files": {file: file_sha256(path / file) for file in stored},
     }
 
 
@@ -382,7 +382,7 @@ def _read_checked(folder: Path, manifest: dict[str, Any]) -> Snapshot:
 
 def _check_files(path: Path, files: dict[str, str], required: Sequence[str], hint: str) -> None:
     for name in sorted(set(required) | set(files)):
-        if name not in files or "/" in name or _sha256(path / name) != files[name]:
+        if name not in files or "/" in name or file_sha256(path / name) != files[name]:
             raise IndexCorruptError(
                 f"The index file {path / name} does not match its manifest (damaged or "
                 f"changed by hand). Rebuild with: {hint}"
@@ -528,10 +528,11 @@ def _write_json_atomically(path: Path, value: dict[str, Any]) -> None:
         with contextlib.suppress(OSError):
             os.unlink(temp)
         raise
-    _fsync_dir(path.parent)
+    fsync_folder(path.parent)
 
 
-def _sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
+    """The SHA-256 of a file's bytes, read in 1 MB blocks."""
     digest = hashlib.sha256()
     with open(path, "rb") as data:
         for block in iter(lambda: data.read(1 << 20), b""):
@@ -551,6 +552,7 @@ def _fsync(path: Path) -> None:
         os.close(fd)
 
 
-def _fsync_dir(path: Path) -> None:
+def fsync_folder(path: Path) -> None:
+    """Make renames and removals in the folder `path` durable (best effort)."""
     with contextlib.suppress(OSError):
         _fsync(path)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import hashlib
 import json
 import os
 import re
@@ -23,6 +22,7 @@ from qa import limits
 from qa.documents import SUPPORTED_SUFFIXES, FileNotice, load_file, supported_types
 from qa.errors import DocumentError, InputError, SkippedFileWarning
 from qa.index import Index, IndexReport, PathLike
+from qa.storage import file_sha256, fsync_folder
 from qa.text import byte_size, unique_name
 
 # Every type qa reads; the page's file picker offers these, and add_uploads refuses the rest.
@@ -236,7 +236,7 @@ def _add_in_place(
             raise InputError(f"Refusing to write {file.name!r} into {folder}")
         live = folder / file.name
         backup = f".replaced-{uuid.uuid4().hex}" if live.exists() or live.is_symlink() else None
-        entries.append(JournalEntry(file.name, backup, _sha256(file)))
+        entries.append(JournalEntry(file.name, backup, file_sha256(file)))
     _write_journal(folder, entries)
     try:
         for file, entry in zip(staged, entries, strict=True):
@@ -356,11 +356,11 @@ def _undo(folder: Path, entries: Sequence[JournalEntry]) -> None:
     for entry in reversed(entries):
         live = folder / entry.name
         ours = entry.sha256 is not None and live.is_file() and not live.is_symlink()
-        if ours and _sha256(live) == entry.sha256:
+        if ours and file_sha256(live) == entry.sha256:
             live.unlink()  # the new copy, which the index does not hold
         if entry.backup is not None and (folder / entry.backup).exists():
             os.replace(folder / entry.backup, live)
-    _fsync_folder(folder)
+    fsync_folder(folder)
 
 
 def _finish(folder: Path, entries: Sequence[JournalEntry]) -> None:
@@ -368,7 +368,7 @@ def _finish(folder: Path, entries: Sequence[JournalEntry]) -> None:
         if entry.backup is not None:
             (folder / entry.backup).unlink(missing_ok=True)
     (folder / JOURNAL).unlink(missing_ok=True)
-    _fsync_folder(folder)
+    fsync_folder(folder)
 
 
 def _write_journal(folder: Path, entries: Sequence[JournalEntry]) -> None:
@@ -385,24 +385,7 @@ def _write_journal(folder: Path, entries: Sequence[JournalEntry]) -> None:
         with contextlib.suppress(OSError):
             os.unlink(temporary)
         raise
-    _fsync_folder(folder)
-
-
-def _fsync_folder(folder: Path) -> None:
-    with contextlib.suppress(OSError):
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as data:
-        for block in iter(lambda: data.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    fsync_folder(folder)
 
 
 def _make_private_folder(folder: Path) -> None:
