@@ -113,10 +113,10 @@ def test_upload_progress_counts_the_sentences_embedded_in_words(tmp_path, write,
     add_uploads(small_index, [ledger], progress=lambda share, what: said.append((share, what)))
     messages = [what for _, what in said]
     assert messages[0] == "Reading ledger.txt…" and messages[-1] == "Done"
-    counts = [m for m in messages if m.startswith("Embedding ")]
-    assert len(counts) >= 4 and counts[0] == "Embedding 0 of 1000 sentences…"
-    assert counts[-1] == "Embedding 1000 of 1000 sentences…"
-    done = [int(m.split()[1]) for m in counts]
+    counts = [m for m in messages if m.startswith("Indexing ledger.txt: embedding ")]
+    assert len(counts) >= 4 and counts[0] == "Indexing ledger.txt: embedding 0 of 1000 sentences…"
+    assert counts[-1] == "Indexing ledger.txt: embedding 1000 of 1000 sentences…"
+    done = [int(m.split()[3]) for m in counts]
     assert done == sorted(done) and len(set(done)) == len(done)
     shares = [share for share, _ in said]
     assert shares == sorted(shares)  # the bar never goes back

@@ -178,7 +178,7 @@ def add_uploads(
         report(0.5, f"Indexing {what}: cutting it into passages and embedding them…")
         with _uploads_lock:
             recover(index, folder)  # an upload a killed app left half done comes first
-            result = _add_in_place(index, staged, folder, limit, report)
+            result = _add_in_place(index, staged, folder, limit, report, what)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
         if created:
@@ -221,7 +221,7 @@ def _stage(file: Path, copy: Path, limit: int) -> None:
 
 
 def _add_in_place(
-    index: Index, staged: Sequence[Path], folder: Path, limit: int, report: Progress
+    index: Index, staged: Sequence[Path], folder: Path, limit: int, report: Progress, what: str
 ) -> IndexReport:
     """Move staged files into `folder` and add them; on any failure put the folder back.
 
@@ -254,7 +254,8 @@ def _add_in_place(
                 progress=True,
                 max_file_bytes=limit,
                 on_embedded=lambda done, total: report(
-                    0.5 + 0.5 * done / max(total, 1), f"Embedding {done} of {total} sentences…"
+                    0.5 + 0.5 * done / max(total, 1),
+                    f"Indexing {what}: embedding {done} of {total} sentences…",
                 ),
             )
     except BaseException:
