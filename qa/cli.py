@@ -299,7 +299,7 @@ def _docs(args: argparse.Namespace) -> int:
     index = Index.load(_index_path(args))
     for document in index.documents:
         pages = f", {len(document.pages)} pages" if document.pages else ""
-        print(f"{printable(document.source)}  ({len(document.text):,} characters{pages})")
+        print(f"{printable(document.source)}  ({document.chars:,} characters{pages})")
     print(f"{len(index)} documents in {index.path}")
     return 0
 

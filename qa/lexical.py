@@ -161,6 +161,52 @@ _NO_ROWS = np.zeros(0, dtype=np.int32)
 _NO_COUNTS = np.zeros(0, dtype=np.float32)
 
 
+# A term whose IDF is below this is in (nearly) every chunk: it adds less than this to any
+# score, so searching skips its postings (a million of them, for a word in every chunk).
+MIN_IDF = 1e-3
+# A term in more chunks than this share (and this many) is "common": its postings are read
+# only for the rows that the other terms found, when that is sure to give the same top k.
+COMMON_SHARE = 0.02
+COMMON_MIN = 5_000
+
+
+class _Part:
+    """One Postings, and the snapshot row of each of its chunks (-1: removed)."""
+
+    def __init__(self, postings: Postings, rows: np.ndarray) -> None:
+        self.postings = postings
+        self.rows = rows
+        live = rows >= 0
+        self.complete = bool(live.all())
+        # Rows base, base + 1, ...: a snapshot row's local row is found by subtraction.
+        self.base: int | None = None
+        if self.complete and len(rows) and bool((np.diff(rows) == 1).all()):
+            self.base = int(rows[0])
+        self._sorted: tuple[np.ndarray, np.ndarray] | None = None
+
+    def snapshot_rows(self, local: np.ndarray) -> np.ndarray:
+        return local + self.base if self.base is not None else self.rows[local]
+
+    def local_rows(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Which of the snapshot `rows` are this part's chunks, and their local rows."""
+        if self.base is not None:
+            inside = (rows >= self.base) & (rows < self.base + len(self.rows))
+            return inside, rows[inside] - self.base
+        if self._sorted is None:  # computed once per snapshot, at its first question
+            local = np.flatnonzero(self.rows >= 0)
+            live = self.rows[local]
+            if len(live) > 1 and not bool((np.diff(live) > 0).all()):  # rarely: in order
+                order = np.argsort(live, kind="stable")
+                live, local = live[order], local[order]
+            self._sorted = (live, local)
+        sorted_rows, local = self._sorted
+        if not len(sorted_rows):
+            return np.zeros(len(rows), dtype=bool), local[:0]
+        at = np.minimum(np.searchsorted(sorted_rows, rows), len(sorted_rows) - 1)
+        inside = sorted_rows[at] == rows
+        return inside, local[at[inside]]
+
+
 class Bm25:
     """BM25 over the chunks of several Postings, each mapped to the snapshot's chunk rows.
 
@@ -171,8 +217,11 @@ class Bm25:
 
     def __init__(self, parts: Sequence[tuple[Postings, np.ndarray]] = ()) -> None:
         # Each part: postings, and the snapshot row of each of its chunks (-1: removed).
-        self._parts = [(p, np.asarray(rows, dtype=np.int64)) for p, rows in parts]
-        lengths = [np.asarray(p.lengths)[rows >= 0] for p, rows in self._parts]
+        self._parts = [_Part(p, np.asarray(rows, dtype=np.int64)) for p, rows in parts]
+        lengths = [
+            np.asarray(p.postings.lengths)[slice(None) if p.complete else p.rows >= 0]
+            for p in self._parts
+        ]
         self.size = sum(len(part) for part in lengths)
         total = sum(float(part.sum()) for part in lengths)
         self.average_length = max(total / self.size, 1.0) if self.size else 1.0
@@ -185,18 +234,24 @@ class Bm25:
 
     def _holding(self, term: str) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
         """Rows holding `term`, its counts there, and those rows' lengths: part by part."""
-        for postings, snapshot_rows in self._parts:
-            local, counts = postings.column(term)
+        for part in self._parts:
+            local, counts = part.postings.column(term)
             if not len(local):
                 continue
-            rows = snapshot_rows[local]
-            live = rows >= 0
-            yield rows[live], counts[live], np.asarray(postings.lengths)[local[live]]
+            if not part.complete:
+                live = part.rows[local] >= 0
+                local, counts = local[live], counts[live]
+            lengths = np.asarray(part.postings.lengths)[local]
+            yield part.snapshot_rows(local), counts, lengths
 
     def frequency(self, term: str) -> int:
         """How many live chunks hold `term`."""
         if term not in self._frequency:
-            self._frequency[term] = sum(len(rows) for rows, _, _ in self._holding(term))
+            found = 0
+            for part in self._parts:
+                local, _ = part.postings.column(term)
+                found += len(local) if part.complete else int((part.rows[local] >= 0).sum())
+            self._frequency[term] = found
         return self._frequency[term]
 
     def idf(self, term: str) -> float:
@@ -212,29 +267,83 @@ class Bm25:
         if not total:
             return covered
         rows = np.asarray(rows, dtype=np.int64)
-        holds = np.zeros(self.size, dtype=bool)  # reused: a mask costs less than a sort
+        # Each candidate looked up in each term's postings (sorted by chunk): the cost is the
+        # candidates', not the postings' (a common word's run to a million).
+        located = [(part, *part.local_rows(rows)) for part in self._parts]
         for term, weight in weights.items():
-            holding = [r for r, _, _ in self._holding(term)]
-            if holding:
-                for part in holding:
-                    holds[part] = True
-                covered += weight * holds[rows]
-                for part in holding:
-                    holds[part] = False
+            holds = np.zeros(len(rows), dtype=bool)
+            for part, inside, local in located:
+                column, _ = part.postings.column(term)
+                if len(column) and len(local):
+                    at = np.minimum(np.searchsorted(column, local), len(column) - 1)
+                    holds[inside] = column[at] == local
+            covered += weight * holds
         return covered / total
 
     def top(self, query_terms: Sequence[str], k: int) -> list[tuple[int, float]]:
-        """The best `k` rows for the query terms, with their BM25 scores (all above zero)."""
+        """The best `k` rows for the query terms, with their BM25 scores (all above zero).
+
+        Exact, but a common term's postings are read only when they could change the top k
+        (MaxScore): the rarer terms are scored in full, then the common ones only on the rows
+        those found. A term adds less than its IDF to any score, so when the k-th best
+        score is at least the common terms' IDFs together, no other row can reach the top k.
+        """
         if k <= 0 or self.size == 0:
             return []
+        # Rarest first, whatever the question's order, so that a row's score is summed in one
+        # order however it is found, and equal to the last bit. A repeated term counts again.
+        by_frequency = sorted(query_terms, key=self.frequency)
+        weighed = [(t, self.idf(t)) for t in by_frequency if self.idf(t) >= MIN_IDF]
+        common_df = max(COMMON_MIN, int(COMMON_SHARE * self.size))
+        common = [(t, idf) for t, idf in weighed if self.frequency(t) > common_df]
+        rare = [(t, idf) for t, idf in weighed if self.frequency(t) <= common_df]
+        if not common or not rare:
+            return self._top_of_all(weighed, k)
         total = np.zeros(self.size, dtype=np.float64)  # rows are 0..size-1: the live chunks
-        for term in query_terms:  # a repeated term counts again, as in bm25s
-            idf = self.idf(term)
+        for term, idf in rare:
             for rows, counts, lengths in self._holding(term):
-                norm = K1 * (1 - B + B * lengths / self.average_length)
-                total[rows] += idf * counts / (counts + norm)  # a row holds a term once
+                total[rows] += idf * self._saturation(counts, lengths)  # a row holds it once
         best = np.flatnonzero(total > 0)
+        for term, idf in common:
+            rows, counts, lengths = self._on_rows(term, best)
+            total[rows] += idf * self._saturation(counts, lengths)
+        kth = np.partition(total[best], len(best) - k)[len(best) - k] if len(best) >= k else 0
+        if kth <= 0 or kth < sum(idf for _, idf in common):
+            return self._top_of_all(weighed, k)  # another row could still reach the top k
+        return self._best(total, best, k)
+
+    def _saturation(self, counts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+        return counts / (counts + K1 * (1 - B + B * lengths / self.average_length))
+
+    def _on_rows(self, term: str, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Of the snapshot `rows`, those holding `term`, the counts, and their lengths."""
+        found, found_counts, found_lengths = [], [], []
+        for part in self._parts:
+            inside, local = part.local_rows(rows)
+            column, counts = part.postings.column(term)
+            if not len(column) or not len(local):
+                continue
+            at = np.minimum(np.searchsorted(column, local), len(column) - 1)
+            hit = column[at] == local
+            found.append(rows[inside][hit])
+            found_counts.append(counts[at[hit]])
+            found_lengths.append(np.asarray(part.postings.lengths)[local[hit]])
+        if not found:
+            return _NO_ROWS.astype(np.int64), _NO_COUNTS, _NO_COUNTS
+        return np.concatenate(found), np.concatenate(found_counts), np.concatenate(found_lengths)
+
+    def _top_of_all(self, weighed: list[tuple[str, float]], k: int) -> list[tuple[int, float]]:
+        total = np.zeros(self.size, dtype=np.float64)
+        for term, idf in weighed:
+            for rows, counts, lengths in self._holding(term):
+                total[rows] += idf * self._saturation(counts, lengths)
+        return self._best(total, np.flatnonzero(total > 0), k)
+
+    @staticmethod
+    def _best(total: np.ndarray, best: np.ndarray, k: int) -> list[tuple[int, float]]:
+        """The k best of the rows `best` (in order), ties taken by the lower row."""
         if len(best) > k:
-            best = best[np.argpartition(-total[best], k - 1)[:k]]
-        best = best[np.argsort(-total[best], kind="stable")]
-        return [(int(r), float(total[r])) for r in best]
+            kth = np.partition(total[best], len(best) - k)[len(best) - k]
+            best = best[total[best] >= kth]
+        order = np.lexsort((best, -total[best]))[:k]
+        return [(int(best[i]), float(total[best[i]])) for i in order]

@@ -19,10 +19,12 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
+from typing import overload
 
 import numpy as np
 
 from qa.lexical import Bm25, Postings
+from qa.stored import ChunkTable, SpanTable, StoredRows
 from qa.stores import VectorStore
 from qa.types import Chunk, Document, Span
 
@@ -35,14 +37,30 @@ class DocumentEntry:
     """One document and everything derived from it by chunking and embedding."""
 
     document: Document
-    sentences: tuple[Span, ...]
-    chunks: tuple[Chunk, ...]
+    sentences: Sequence[Span]  # a tuple, or a SpanTable when loaded
+    chunks: Sequence[Chunk]  # a tuple, or a ChunkTable when loaded
     chunk_keys: np.ndarray  # int64, one per chunk: where its vector is in the store
-    sentence_vectors: np.ndarray  # (len(sentences), dimension), float32, normalised
+    # (len(sentences), dimension), float32, normalised; StoredRows (read when indexed) when
+    # loaded from disk.
+    sentence_vectors: np.ndarray | StoredRows
+
+    def sentence_starts(self) -> Sequence[int]:
+        """Where each sentence starts, in order (for bisect)."""
+        if isinstance(self.sentences, SpanTable):
+            return self.sentences.array[:, 0].tolist()
+        return [s.start for s in self.sentences]
+
+    def chunk_sentences(self, n: int) -> tuple[int, int]:
+        """The first and one-past-last sentence of chunk `n`, without making the Chunk."""
+        if isinstance(self.chunks, ChunkTable):
+            first, end = self.chunks.array[n, 3:5]
+            return int(first), int(end)
+        chunk = self.chunks[n]
+        return chunk.first_sentence, chunk.end_sentence
 
     def chunk_vectors(self) -> np.ndarray:
         """Each chunk's vector: the normalised mean of the vectors of its sentences."""
-        starts = [s.start for s in self.sentences]
+        starts = self.sentence_starts()
         rows = [
             mean_vector(self.sentence_vectors, self.sentences, starts, c.start, c.end)
             for c in self.chunks
@@ -51,7 +69,11 @@ class DocumentEntry:
 
 
 def mean_vector(
-    vectors: np.ndarray, sentences: Sequence[Span], starts: Sequence[int], start: int, end: int
+    vectors: np.ndarray | StoredRows,
+    sentences: Sequence[Span],
+    starts: Sequence[int],
+    start: int,
+    end: int,
 ) -> np.ndarray:
     """The normalised mean of the vectors of the sentences inside [start, end) (a chunk is a
     run of whole sentences; `starts` are the sentences' starts, in order)."""
@@ -80,10 +102,28 @@ class Segment:
         return cls(new_segment_name(), tuple(entries), postings)
 
     @cached_property
+    def chunk_counts(self) -> np.ndarray:
+        return np.array([len(e.chunks) for e in self.entries], dtype=np.int64)
+
+    @cached_property
+    def sentence_counts(self) -> np.ndarray:
+        return np.array([len(e.sentences) for e in self.entries], dtype=np.int64)
+
+    @cached_property
     def chunk_starts(self) -> np.ndarray:
         """Where each entry's chunks begin among the segment's chunks (and where they end)."""
-        counts = [len(e.chunks) for e in self.entries]
-        return np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+        return np.concatenate([[0], np.cumsum(self.chunk_counts)]).astype(np.int64)
+
+    @cached_property
+    def keys(self) -> np.ndarray:
+        """The chunk keys of its chunks, in order."""
+        parts = [np.zeros(0, dtype=np.int64)] + [e.chunk_keys for e in self.entries]
+        return np.concatenate(parts).astype(np.int64)
+
+    @cached_property
+    def key_order(self) -> np.ndarray:
+        """Its chunk positions by key: a key is found by binary search, once per segment."""
+        return np.argsort(self.keys, kind="stable")
 
 
 def new_segment_name() -> str:
@@ -109,36 +149,39 @@ class Snapshot:
         self.dimension = dimension
         self.store = store
         self.segments = _arrange(self.entries, segments, merge=merge)
-        self.chunks: list[Chunk] = [c for e in self.entries for c in e.chunks]
-        # Row of each chunk -> its entry, and where each entry's sentences begin globally.
-        self.chunk_entry = np.repeat(
-            np.arange(len(self.entries), dtype=np.int64), [len(e.chunks) for e in self.entries]
-        )
-        counts = [len(e.sentences) for e in self.entries]
-        self.sentence_base = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
-        self.sentence_vectors = SentenceVectors(self.entries, self.sentence_base, dimension)
-        self.keys = np.concatenate(
-            [np.zeros(0, dtype=np.int64)] + [e.chunk_keys for e in self.entries]
-        ).astype(np.int64)
-        self._key_order = np.argsort(self.keys, kind="stable")
-        self._sorted_keys = self.keys[self._key_order]
-        self.bm25 = Bm25(self._bm25_parts())
-        self.by_path = {e.document.path: e for e in self.entries}
-        self.by_source = {e.document.source: e for e in self.entries}
-
-    def _bm25_parts(self) -> list[tuple[Postings, np.ndarray]]:
-        """Each segment's postings, with the snapshot row of each of its chunks (-1: removed)."""
+        # Everything below is built from the segments' own arrays, computed once per segment:
+        # a change costs a pass over the entries, not over every chunk in Python.
         place = {
             id(e): (s, i) for s, seg in enumerate(self.segments) for i, e in enumerate(seg.entries)
         }
-        rows = [np.full(len(seg.postings.lengths), -1, dtype=np.int64) for seg in self.segments]
-        row = 0
-        for entry in self.entries:
-            s, i = place[id(entry)]
-            start = int(self.segments[s].chunk_starts[i])
-            rows[s][start : start + len(entry.chunks)] = np.arange(row, row + len(entry.chunks))
-            row += len(entry.chunks)
-        return [(seg.postings, r) for seg, r in zip(self.segments, rows, strict=True)]
+        where = np.array([place[id(e)] for e in self.entries], dtype=np.int64).reshape(-1, 2)
+        chunk_counts = np.zeros(len(self.entries), dtype=np.int64)
+        sentence_counts = np.zeros(len(self.entries), dtype=np.int64)
+        for s, seg in enumerate(self.segments):
+            mine = where[:, 0] == s
+            chunk_counts[mine] = seg.chunk_counts[where[mine, 1]]
+            sentence_counts[mine] = seg.sentence_counts[where[mine, 1]]
+        # Row of each chunk -> its entry, and where each entry's chunks and sentences begin.
+        self.chunk_entry = np.repeat(np.arange(len(self.entries), dtype=np.int64), chunk_counts)
+        self.chunk_base = np.concatenate([[0], np.cumsum(chunk_counts)]).astype(np.int64)
+        self.chunks = ChunkRows(self)
+        self.sentence_base = np.concatenate([[0], np.cumsum(sentence_counts)]).astype(np.int64)
+        self.sentence_vectors = SentenceVectors(self.entries, self.sentence_base, dimension)
+        # The snapshot row of each chunk of each segment (-1: removed).
+        self._segment_rows: list[np.ndarray] = []
+        self.keys = np.zeros(int(self.chunk_base[-1]), dtype=np.int64)
+        for s, seg in enumerate(self.segments):
+            mine = np.flatnonzero(where[:, 0] == s)
+            rows = np.full(int(seg.chunk_starts[-1]), -1, dtype=np.int64)
+            counts = chunk_counts[mine]
+            at_segment = _ranges(seg.chunk_starts[where[mine, 1]], counts)
+            rows[at_segment] = _ranges(self.chunk_base[mine], counts)
+            self.keys[rows[at_segment]] = seg.keys[at_segment]
+            self._segment_rows.append(rows)
+        parts = zip(self.segments, self._segment_rows, strict=True)
+        self.bm25 = Bm25([(seg.postings, rows) for seg, rows in parts])
+        self.by_path = {e.document.path: e for e in self.entries}
+        self.by_source = {e.document.source: e for e in self.entries}
 
     @cached_property
     def _held(self) -> frozenset[int]:
@@ -150,24 +193,43 @@ class Snapshot:
 
     def rows_of(self, keys: np.ndarray) -> np.ndarray:
         """The chunk row of each key, or -1 for keys this snapshot does not hold."""
-        if not len(self._sorted_keys):
-            return np.full(len(keys), -1, dtype=np.int64)
-        at = np.minimum(np.searchsorted(self._sorted_keys, keys), len(self._sorted_keys) - 1)
-        known = self._sorted_keys[at] == keys
-        return np.where(known, self._key_order[at], -1)
+        keys = np.asarray(keys, dtype=np.int64)
+        found = np.full(len(keys), -1, dtype=np.int64)
+        for seg, rows in zip(self.segments, self._segment_rows, strict=True):
+            if not len(seg.keys):
+                continue
+            sorted_keys = seg.keys[seg.key_order]
+            first = np.searchsorted(sorted_keys, keys, side="left")
+            last = np.searchsorted(sorted_keys, keys, side="right")
+            at = np.minimum(first, len(sorted_keys) - 1)
+            row = np.where(last > first, rows[seg.key_order[at]], -1)
+            for i in np.flatnonzero((last - first > 1) & (row < 0)):
+                # Copies of one file in this segment, the first removed: another may be live.
+                live = rows[seg.key_order[first[i] : last[i]]]
+                row[i] = live.max()
+            found = np.where(found >= 0, found, row)
+        return found
 
     def holds(self, keys: np.ndarray) -> np.ndarray:
         """Whether each of `keys` is a chunk of this snapshot."""
-        return self.rows_of(np.asarray(keys, dtype=np.int64)) >= 0
+        return self.rows_of(keys) >= 0
+
+    def dropped_keys(self, previous: Snapshot) -> np.ndarray:
+        """The keys of `previous`'s chunks that this snapshot no longer uses."""
+        gone = [e.chunk_keys for e in previous.entries if id(e) not in self._held]
+        keys = np.concatenate([np.zeros(0, dtype=np.int64), *gone])
+        return keys[~self.holds(keys)]
 
     @cached_property
     def distinct_keys(self) -> int:
-        """How many different chunk keys (two copies of one file share theirs)."""
-        sorted_keys = self._sorted_keys
-        return int(len(sorted_keys) and 1 + np.count_nonzero(np.diff(sorted_keys)))
+        """How many different chunk keys: a key is made from the file's sha256 and the chunk's
+        number, so two copies of one file share all of theirs."""
+        files = {e.document.sha256: len(e.chunk_keys) for e in self.entries}
+        return sum(files.values())
 
     def chunk_vectors(self, rows: np.ndarray) -> np.ndarray:
-        """The stored vectors of these chunk rows."""
+        """The stored vectors of these chunk rows (as the store keeps them: an IVF store's
+        are approximate, like the scores its search gives)."""
         return self.store.get(self.keys[rows])
 
     @cached_property
@@ -179,9 +241,10 @@ class Snapshot:
 
     def sentence_rows(self, row: int) -> range:
         """Global rows (into sentence_vectors) of the sentences that make up chunk `row`."""
-        chunk = self.chunks[row]
-        base = int(self.sentence_base[self.chunk_entry[row]])
-        return range(base + chunk.first_sentence, base + chunk.end_sentence)
+        at = int(self.chunk_entry[row])
+        first, end = self.entries[at].chunk_sentences(row - int(self.chunk_base[at]))
+        base = int(self.sentence_base[at])
+        return range(base + first, base + end)
 
     def sentence_row_at(self, source: str, start: int) -> int | None:
         """The global row of the sentence of `source` holding offset `start`, if there is one.
@@ -191,7 +254,7 @@ class Snapshot:
         entry = self.by_source.get(source)
         if entry is None:
             return None
-        i = bisect.bisect_right([s.start for s in entry.sentences], start) - 1
+        i = bisect.bisect_right(entry.sentence_starts(), start) - 1
         if i < 0 or start >= entry.sentences[i].end:
             return None
         return int(self.sentence_base[self.entries.index(entry)]) + i
@@ -200,6 +263,30 @@ class Snapshot:
         entry_index = int(np.searchsorted(self.sentence_base, sentence_row, side="right") - 1)
         entry = self.entries[entry_index]
         return entry, entry.sentences[sentence_row - int(self.sentence_base[entry_index])]
+
+
+class ChunkRows(Sequence[Chunk]):
+    """A snapshot's chunks by row, each made when asked for (a loaded index keeps arrays)."""
+
+    def __init__(self, snapshot: Snapshot) -> None:
+        self._snapshot = snapshot
+
+    def __len__(self) -> int:
+        return int(self._snapshot.chunk_base[-1])
+
+    @overload
+    def __getitem__(self, row: int) -> Chunk: ...
+    @overload
+    def __getitem__(self, row: slice) -> list[Chunk]: ...
+    def __getitem__(self, row: int | slice) -> Chunk | list[Chunk]:
+        if isinstance(row, slice):
+            return [self[r] for r in range(*row.indices(len(self)))]
+        snapshot = self._snapshot
+        row = int(row) + len(self) if row < 0 else int(row)
+        if not 0 <= row < len(self):
+            raise IndexError("chunk row out of range")
+        at = int(snapshot.chunk_entry[row])
+        return snapshot.entries[at].chunks[row - int(snapshot.chunk_base[at])]
 
 
 class SentenceVectors:
@@ -228,18 +315,27 @@ class SentenceVectors:
         return out[0] if single else out
 
 
+def _ranges(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """The runs starts[i], starts[i] + 1, ... (counts[i] of them), one after another."""
+    total = int(counts.sum())
+    offsets = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
+    return np.arange(total, dtype=np.int64) + np.repeat(starts - offsets, counts)
+
+
 def _arrange(
     entries: Sequence[DocumentEntry], previous: Sequence[Segment], *, merge: bool
 ) -> tuple[Segment, ...]:
     """The segments holding `entries`: those of `previous` still in use, and one new segment
     for entries in none of them, into which small or mostly-removed segments are merged."""
     held = {id(e) for e in entries}
-    used = [seg for seg in previous if any(id(e) in held for e in seg.entries)]
+    live: dict[str, int] = {}  # how many of each segment's entries are held
+    for seg in previous:
+        live[seg.name] = sum(1 for e in seg.entries if id(e) in held)
+    used = [seg for seg in previous if live[seg.name]]
     known = {id(e) for seg in used for e in seg.entries}
     fresh = [e for e in entries if id(e) not in known]
     merging: list[Segment] = []
     if merge:
-        live = {seg.name: sum(1 for e in seg.entries if id(e) in held) for seg in used}
         merging = [seg for seg in used if live[seg.name] < (1 - MOSTLY_REMOVED) * len(seg.entries)]
         rest = sorted(
             (seg for seg in used if seg not in merging),

@@ -36,8 +36,19 @@ from qa.errors import (
 )
 from qa.lexical import Postings
 from qa.snapshot import DocumentEntry, Segment, Snapshot
+from qa.stored import (
+    CHUNK_COLUMNS,
+    ChunkTable,
+    DocumentsFile,
+    RowsFile,
+    SpanTable,
+    StoredDocument,
+    StoredRows,
+    chunk_row,
+    span_array,
+)
 from qa.stores import StoreError, VectorStore, open_store
-from qa.types import Chunk, Document, Page, Span
+from qa.types import Chunk, Page
 
 FORMAT = "qa-index"
 # 3: documents in segments, each its own folder; a change writes only what it changes.
@@ -231,9 +242,9 @@ def _write_segment(path: Path, segment: Segment) -> dict[str, str]:
         for entry in segment.entries:
             for chunk in entry.chunks:
                 out.write(json.dumps(asdict(chunk), ensure_ascii=False) + "\n")
-    spans = np.array(
-        [[s.start, s.end] for e in segment.entries for s in e.sentences], dtype=np.int64
-    ).reshape(-1, 2)
+    spans = np.concatenate(
+        [np.zeros((0, 2), dtype=np.int64)] + [span_array(e.sentences) for e in segment.entries]
+    )
     dimension = segment.entries[0].sentence_vectors.shape[1] if segment.entries else 0
     np.save(path / "sentences.npy", spans)
     np.save(
@@ -404,53 +415,78 @@ def _add_missing_vectors(store: VectorStore, snapshot: Snapshot) -> None:
 
 def _read_segment(path: Path, name: str) -> Segment:
     keys = np.load(path / "chunk_keys.npy")
-    mapped = np.load(path / "sentence_vectors.npy", mmap_mode="r")
-    _read_at_random(mapped)
-    sentence_vectors = mapped.view(np.ndarray)  # indexing a np.memmap is slow Python code
-    entries = _read_entries(path, keys, sentence_vectors)
+    entries = _read_entries(path, keys, RowsFile(path / "sentence_vectors.npy"))
     return Segment(name, tuple(entries), Postings.load(path))
 
 
 def _read_entries(
-    data: Path, keys: np.ndarray, sentence_vectors: np.ndarray
+    data: Path, keys: np.ndarray, sentence_vectors: np.ndarray | RowsFile
 ) -> list[DocumentEntry]:
-    spans = np.load(data / "sentences.npy")
-    with open(data / "chunks.jsonl", encoding="utf-8") as lines:
-        chunks = [Chunk(**json.loads(line)) for line in lines]
+    """The entries of a data folder, holding offsets, not texts (see qa/stored.py)."""
+    mapped = np.load(data / "sentences.npy", mmap_mode="r")
+    _read_at_random(mapped)
+    spans = mapped.view(np.ndarray).reshape(-1, 2)
+    chunks = _chunk_array(data / "chunks.jsonl")
+    documents = DocumentsFile(data / "documents.jsonl")
     entries: list[DocumentEntry] = []
     chunk_at = sentence_at = 0
-    with open(data / "documents.jsonl", encoding="utf-8") as lines:
-        for line in lines:
-            row = json.loads(line)
-            document = Document(
-                source=row["source"],
-                path=row["path"],
-                text=row["text"],
-                sha256=row["sha256"],
-                pages=tuple(Page(*p) for p in row["pages"]),
+    for row, start, end in documents.rows():
+        document = StoredDocument(
+            source=str(row["source"]),
+            path=str(row["path"]),
+            sha256=str(row["sha256"]),
+            pages=tuple(Page(*p) for p in row["pages"]),  # type: ignore[attr-defined]
+            file=documents,
+            row=(start, end),
+            chars=len(row["text"]),  # type: ignore[arg-type]
+        )
+        n_sentences = int(row["sentences"])  # type: ignore[call-overload]
+        chunk_end = chunk_at + int(row["chunks"])  # type: ignore[call-overload]
+        entries.append(
+            DocumentEntry(
+                document=document,
+                sentences=SpanTable(spans[sentence_at : sentence_at + n_sentences]),
+                chunks=ChunkTable(document, chunks[chunk_at:chunk_end]),
+                chunk_keys=keys[chunk_at:chunk_end],
+                sentence_vectors=(
+                    StoredRows(sentence_vectors, sentence_at, n_sentences)
+                    if isinstance(sentence_vectors, RowsFile)
+                    else sentence_vectors[sentence_at : sentence_at + n_sentences]
+                ),
             )
-            n_sentences, chunk_end = int(row["sentences"]), chunk_at + int(row["chunks"])
-            entries.append(
-                DocumentEntry(
-                    document=document,
-                    sentences=tuple(
-                        Span(int(s), int(e))
-                        for s, e in spans[sentence_at : sentence_at + n_sentences]
-                    ),
-                    chunks=tuple(chunks[chunk_at:chunk_end]),
-                    chunk_keys=keys[chunk_at:chunk_end],
-                    sentence_vectors=sentence_vectors[sentence_at : sentence_at + n_sentences],
-                )
-            )
-            chunk_at, sentence_at = chunk_end, sentence_at + n_sentences
+        )
+        chunk_at, sentence_at = chunk_end, sentence_at + n_sentences
     if (
         chunk_at != len(chunks)
         or len(keys) != len(chunks)
         or sentence_at != len(spans)
-        or len(spans) != len(sentence_vectors)
+        or len(spans)
+        != (
+            sentence_vectors.rows
+            if isinstance(sentence_vectors, RowsFile)
+            else len(sentence_vectors)
+        )
     ):
         raise ValueError("the chunk and sentence tables do not match the documents")
     return entries
+
+
+def _chunk_array(path: Path) -> np.ndarray:
+    """chunks.jsonl as rows of CHUNK_COLUMNS, read a line at a time into blocks of rows (a
+    million rows as Python tuples would take a few hundred MB, and leave the heap that large)."""
+    blocks: list[np.ndarray] = []
+    block = np.empty((65_536, len(CHUNK_COLUMNS)), dtype=np.int64)
+    filled = 0
+    with open(path, encoding="utf-8") as lines:
+        for line in lines:
+            block[filled] = chunk_row(Chunk(**json.loads(line)))
+            filled += 1
+            if filled == len(block):
+                blocks.append(block)
+                block, filled = np.empty_like(block), 0
+        with contextlib.suppress(OSError, AttributeError):
+            os.posix_fadvise(lines.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)
+    return np.concatenate([*blocks, block[:filled]])
 
 
 def _read_at_random(array: np.ndarray) -> None:

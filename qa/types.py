@@ -25,6 +25,11 @@ class Document:
     sha256: str  # hash of the file's bytes: unchanged files are not embedded again
     pages: tuple[Page, ...] = ()
 
+    @property
+    def chars(self) -> int:
+        """How many characters its text has (known without reading a stored text)."""
+        return len(self.text)
+
     def page_at(self, offset: int) -> int | None:
         """The page number holding character `offset`, or None for unpaged documents."""
         if not self.pages:

@@ -141,7 +141,7 @@ def commit(
     current.snapshot, current.roots = snapshot, roots
     if current.owns_store:
         if previous is not None:
-            index.store.remove(previous.keys[~snapshot.holds(previous.keys)])
+            index.store.remove(snapshot.dropped_keys(previous))
         prune(index.store, snapshot)
 
 

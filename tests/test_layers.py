@@ -22,6 +22,7 @@ LAYERS = [
             "settings",
             "limits",
             "lexical",
+            "stored",
             "text",
             "quotes",
             "questions",

@@ -67,3 +67,55 @@ def test_bm25_over_parts_equals_bm25_over_the_live_rows_alone():
     assert Bm25([(merged, np.arange(4))]).top(terms("aid doha"), 5) == alone.top(
         terms("aid doha"), 5
     )
+
+
+def test_coverage_over_parts_in_any_order_equals_coverage_over_the_live_rows_alone():
+    texts = ["doha embassy", "kabul envoy", "doha talks", "aid convoy herat", "doha aid"]
+    first, second = Postings.build(texts[:3]), Postings.build(texts[3:])
+    # Snapshot order: "doha talks", "aid convoy herat", "doha aid", "doha embassy".
+    parts = Bm25([(first, np.array([3, -1, 0])), (second, np.array([1, 2]))])
+    alone = Bm25.build([texts[2], texts[3], texts[4], texts[0]])
+    rows = np.array([3, 0, 2, 1])
+    for question in ("doha", "aid doha", "embassy herat", "kabul"):
+        assert np.allclose(
+            parts.coverage(terms(question), rows), alone.coverage(terms(question), rows)
+        )
+        assert parts.top(terms(question), 5) == alone.top(terms(question), 5)
+    both, talks, aid, neither = parts.coverage(terms("doha embassy"), rows)
+    assert both == 1.0 and neither == 0.0 and 0 < talks == aid < 1
+
+
+def test_a_word_in_every_chunk_changes_no_ranking():
+    rng = np.random.default_rng(1)
+    words = "embassy doha taliban envoy kabul aid women school talks treaty border".split()
+    texts = [f"report {' '.join(rng.choice(words, 8))}" for _ in range(3000)]
+    bm25 = Bm25.build(texts)
+    assert bm25.idf("report") < 1e-3
+    with_it = [row for row, _ in bm25.top(terms("report envoy treaty"), 20)]
+    assert with_it == [row for row, _ in bm25.top(terms("envoy treaty"), 20)]
+
+
+def test_reading_common_terms_only_where_needed_gives_the_exact_top_k(monkeypatch):
+    import qa.lexical
+
+    rng = np.random.default_rng(2)
+    common = "embassy doha taliban".split()  # in most chunks
+    rare = "envoy kabul aid women school talks treaty border herat convoy".split()
+    texts = [
+        " ".join([*rng.choice(common, 3), *rng.choice(rare, rng.integers(0, 3))])
+        for _ in range(2000)
+    ]
+    first, second = Postings.build(texts[:1200]), Postings.build(texts[1200:])
+    rows = np.concatenate([np.arange(5), [-1], np.arange(5, 1999)])  # a removed chunk
+    bm25 = Bm25([(first, rows[:1200]), (second, rows[1200:])])
+    questions = [" ".join(rng.choice(common + rare, rng.integers(1, 5))) for _ in range(60)]
+    monkeypatch.setattr(qa.lexical, "COMMON_MIN", 2001)  # no term is common: all read in full
+    exact = [bm25.top(terms(q), 10) for q in questions]
+    monkeypatch.setattr(qa.lexical, "COMMON_MIN", 500)  # the three common words are
+    read_in_full = []
+    every_row = Bm25._top_of_all
+    monkeypatch.setattr(
+        Bm25, "_top_of_all", lambda self, *a: read_in_full.append(1) or every_row(self, *a)
+    )
+    assert [bm25.top(terms(q), 10) for q in questions] == exact
+    assert len(read_in_full) < len(questions) - 10  # most mixed questions skip common postings

@@ -1,5 +1,6 @@
 """The saved index: manifest, atomic replacement, and clear errors for unusable folders."""
 
+import dataclasses
 import hashlib
 import json
 import shutil
@@ -12,6 +13,8 @@ from qa import build_index, load_index
 from qa.errors import IndexCorruptError, IndexMismatchError, IndexNotFoundError
 from qa.snapshot import MAX_SEGMENTS
 from qa.storage import FORMAT_VERSION, SEGMENT_FILES
+from qa.stored import StoredDocument
+from qa.types import Document
 
 
 @pytest.fixture
@@ -241,3 +244,46 @@ def test_a_damaged_index_is_rebuilt_by_build_index(saved, tmp_path, fake_embedde
     index = build_index([tmp_path / "docs"], path=saved, embedder=fake_embedder)
     assert index.report.added == ["docs/doha.txt"]
     assert load_index(saved, embedder=fake_embedder).ask("Where is the embassy?").answered
+
+
+def test_a_loaded_index_reads_texts_from_segments_still_after_a_merge_deletes_them(
+    saved, write, tmp_path, fake_embedder
+):
+    # A loaded index keeps offsets, not texts: each text is read from its segment when needed.
+    index = load_index(saved, embedder=fake_embedder)
+    [doha] = index.documents
+    assert isinstance(doha, StoredDocument) and doha.text == DOHA and doha.chars == len(DOHA)
+    chunk = index.snapshot.chunks[-1]
+    assert (
+        chunk.text == DOHA[chunk.start : chunk.end]
+        and chunk.id == f"docs/doha.txt#{len(index.snapshot.chunks) - 1}"
+    )
+    write("more/a.txt", "The aid convoy reached Herat in March.")
+    write("more/b.txt", "The envoy met the council in Doha in April.")
+    write("more/c.txt", "Thomas West is the special envoy.")
+    load_index(saved, embedder=fake_embedder).add([tmp_path / "more"])
+    index = load_index(saved, embedder=fake_embedder)
+    old = set(segment_folders(saved))
+    index.remove("more/a.txt")
+    index.remove("more/b.txt")  # two of three removed: their segment is merged, and deleted
+    assert not old <= {p for p in (saved / "segments").iterdir()}
+    answer = index.ask("Who is the special envoy?")
+    assert answer.answered and answer.citations[0].source == "more/c.txt"
+    assert answer.citations[0].quote == "Thomas West is the special envoy."
+    renamed = dataclasses.replace(index.documents[-1], source="c (2).txt")
+    assert type(renamed) is Document and renamed.text == "Thomas West is the special envoy."
+
+
+def test_removing_one_of_two_copies_of_a_file_keeps_the_other_searchable(
+    tmp_path, write, fake_embedder
+):
+    # Copies share their chunk keys (made from the file's sha256): removing one must leave
+    # the other's vectors in the store and its chunks found, before and after a reload.
+    write("docs/a/doha.txt", DOHA)
+    write("docs/b/doha.txt", DOHA)
+    index = build_index([tmp_path / "docs"], path=tmp_path / "idx", embedder=fake_embedder)
+    index.remove("docs/a/doha.txt")
+    for current in (index, load_index(tmp_path / "idx", embedder=fake_embedder)):
+        answer = current.ask("Where is the embassy operating from?")
+        assert answer.answered and {c.source for c in answer.citations} == {"docs/b/doha.txt"}
+        assert len(current.store) == len(current.snapshot.chunks)

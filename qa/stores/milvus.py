@@ -19,6 +19,7 @@ from qa.settings import (
     DEFAULT_NPROBE,
     StoreSpec,
 )
+from qa.stores.batch import one_per_key
 
 # A server answers from a view up to a few seconds stale ("Bounded", its default): a vector
 # just removed could still be found. "Strong" reads see every write, but wait for the server's
@@ -108,6 +109,7 @@ class MilvusStore:
             )
 
     def add(self, keys: np.ndarray, vectors: np.ndarray, batch: int = 5000) -> None:
+        keys, vectors = one_per_key(np.asarray(keys, dtype=np.int64), np.asarray(vectors))
         with self._lock, _milvus_errors("Cannot add vectors to Milvus"):
             for i in range(0, len(keys), batch):
                 rows = [

@@ -298,7 +298,7 @@ def render_documents(index: Index) -> str:
     """The list of indexed documents with their sizes, escaped."""
     items = []
     for d in index.documents:
-        size = f"{len(d.text):,} characters" + (f", {len(d.pages)} pages" if d.pages else "")
+        size = f"{d.chars:,} characters" + (f", {len(d.pages)} pages" if d.pages else "")
         items.append(
             f'<li><span class="qa-doc">{escape(d.source)}</span>'
             f' <span class="qa-loc">{escape(size)}</span></li>'
