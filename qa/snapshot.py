@@ -24,7 +24,7 @@ from typing import overload
 import numpy as np
 
 from qa.lexical import Bm25, Postings
-from qa.stored import ChunkTable, SpanTable, StoredRows
+from qa.stored import ChunkTable, RowsFile, SpanTable, StoredRows
 from qa.stores import VectorStore
 from qa.types import Chunk, Document, Span
 
@@ -125,6 +125,10 @@ class Segment:
         """Its chunk positions by key: a key is found by binary search, once per segment."""
         return np.argsort(self.keys, kind="stable")
 
+    @cached_property
+    def sorted_keys(self) -> np.ndarray:
+        return self.keys[self.key_order]
+
 
 def new_segment_name() -> str:
     return f"seg-{time.strftime('%Y%m%dT%H%M%S')}-{os.urandom(5).hex()}"
@@ -198,7 +202,7 @@ class Snapshot:
         for seg, rows in zip(self.segments, self._segment_rows, strict=True):
             if not len(seg.keys):
                 continue
-            sorted_keys = seg.keys[seg.key_order]
+            sorted_keys = seg.sorted_keys
             first = np.searchsorted(sorted_keys, keys, side="left")
             last = np.searchsorted(sorted_keys, keys, side="right")
             at = np.minimum(first, len(sorted_keys) - 1)
@@ -290,8 +294,9 @@ class ChunkRows(Sequence[Chunk]):
 
 
 class SentenceVectors:
-    """Every sentence's vector by global row, read from each entry's own array (memory-mapped
-    when loaded from disk), so that a snapshot never copies them all into one."""
+    """Every sentence's vector by global row, read from each entry's own array (from the
+    segment's file, a few rows at a time, when loaded from disk), so that a snapshot never
+    copies them all into one."""
 
     def __init__(self, entries: Sequence[DocumentEntry], base: np.ndarray, dimension: int):
         self._entries = entries
@@ -308,10 +313,22 @@ class SentenceVectors:
             raise IndexError("sentence row out of range")
         owners = np.searchsorted(self._base, wanted, side="right") - 1
         out = np.empty((len(wanted), self.dimension), dtype=np.float32)
+        # Rows stored in a segment's file are read together: one call, not one per document.
+        from_files: dict[int, tuple[RowsFile, list[np.ndarray], list[np.ndarray]]] = {}
         for owner in np.unique(owners):
-            at = owners == owner
+            at = np.flatnonzero(owners == owner)
             local = wanted[at] - self._base[owner]
-            out[at] = self._entries[int(owner)].sentence_vectors[local]
+            vectors = self._entries[int(owner)].sentence_vectors
+            if isinstance(vectors, StoredRows):
+                _, rows_of_file, places = from_files.setdefault(
+                    id(vectors.file), (vectors.file, [], [])
+                )
+                rows_of_file.append(vectors.start + local)
+                places.append(at)
+            else:
+                out[at] = vectors[local]
+        for file, rows_of_file, places in from_files.values():
+            out[np.concatenate(places)] = file.read(np.concatenate(rows_of_file))
         return out[0] if single else out
 
 

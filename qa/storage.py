@@ -69,6 +69,8 @@ SEGMENT_FILES = (
     "sentence_vectors.npy",
     *Postings.FILES,
 )
+# Read a few rows at a time with pread when loaded (qa/stored.py), never memory-mapped.
+READ_WITH_PREAD = frozenset({"documents.jsonl", "sentence_vectors.npy"})
 # The saved FAISS file is rewritten only once the vectors it lacks (added since, and added
 # back from the segments when loading) pass this share of all, or this many.
 VECTORS_LAG_SHARE = 0.1
@@ -393,7 +395,11 @@ def _read_checked(folder: Path, manifest: dict[str, Any]) -> Snapshot:
 
 def _check_files(path: Path, files: dict[str, str], required: Sequence[str], hint: str) -> None:
     for name in sorted(set(required) | set(files)):
-        if name not in files or "/" in name or file_sha256(path / name) != files[name]:
+        if (
+            name not in files
+            or "/" in name
+            or file_sha256(path / name, keep_cached=name in READ_WITH_PREAD) != files[name]
+        ):
             raise IndexCorruptError(
                 f"The index file {path / name} does not match its manifest (damaged or "
                 f"changed by hand). Rebuild with: {hint}"
@@ -567,7 +573,7 @@ def _write_json_atomically(path: Path, value: dict[str, Any]) -> None:
     fsync_folder(path.parent)
 
 
-def file_sha256(path: Path) -> str:
+def file_sha256(path: Path, *, keep_cached: bool = False) -> str:
     """The SHA-256 of a file's bytes, read in 1 MB blocks."""
     digest = hashlib.sha256()
     with open(path, "rb") as data:
@@ -575,8 +581,11 @@ def file_sha256(path: Path) -> str:
             digest.update(block)
         # Hashing read the whole file into the page cache, in large pages that a memory map
         # would later take in whole at the first row read from each: drop them instead.
-        with contextlib.suppress(OSError, AttributeError):
-            os.posix_fadvise(data.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)
+        # A file read with pread (keep_cached) keeps them: the first questions then find
+        # their rows in the kernel's cache, which is not this process's memory.
+        if not keep_cached:
+            with contextlib.suppress(OSError, AttributeError):
+                os.posix_fadvise(data.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)
     return digest.hexdigest()
 
 

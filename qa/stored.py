@@ -197,7 +197,11 @@ class RowsFile:
         wanted = np.asarray(rows, dtype=np.int64)
         if len(wanted) and (wanted.min() < 0 or wanted.max() >= self.rows):
             raise IndexError("row out of range")
-        unique, back = np.unique(wanted, return_inverse=True)
+        ordered = len(wanted) < 2 or bool((np.diff(wanted) > 0).all())
+        if ordered:
+            unique, back = wanted, None
+        else:
+            unique, back = np.unique(wanted, return_inverse=True)
         out = np.empty((len(unique), self.dimension), dtype=np.float32)
         breaks = np.flatnonzero(np.diff(unique) != 1) + 1
         for first, end in zip(
@@ -209,7 +213,7 @@ class RowsFile:
             if len(data) != size:
                 raise OSError(f"short read from a vectors file ({len(data)} of {size} bytes)")
             out[first:end] = np.frombuffer(data, dtype=np.float32).reshape(-1, self.dimension)
-        return out[back.reshape(-1)]
+        return out if back is None else out[back.reshape(-1)]
 
 
 class StoredRows:
