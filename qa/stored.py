@@ -2,9 +2,10 @@
 for, and sentences and chunks as rows of arrays rather than millions of Python objects.
 
 A million-chunk index holds about a gigabyte of text and as many chunk and sentence objects
-again; loaded this way it holds their offsets only (docs/scaling.md). Texts come from a memory
-map of the segment's documents.jsonl, which stays readable after a later save deletes the
-file, and the most recently read are cached, up to TEXT_CACHE_CHARS characters in all.
+again; loaded this way it holds their offsets only (docs/scaling.md). Texts are read with
+pread from the segment's documents.jsonl, held open so that it stays readable after a later
+save deletes it, and the most recently read are cached, up to TEXT_CACHE_CHARS characters in
+all; sentence vectors are read the same way, a few rows at a time.
 """
 
 from __future__ import annotations
@@ -44,19 +45,13 @@ class DocumentsFile:
             os.close(self._fd)
 
     def rows(self) -> Iterator[tuple[dict[str, object], int, int]]:
-        """Each row, parsed, with where its line starts and ends in the file.
-
-        Read from the file, not the map, and dropped from the page cache after: pages read
-        through the map would stay in this process's resident memory.
-        """
+        """Each row, parsed, with where its line starts and ends in the file."""
         at = 0
         with open(self._path, "rb") as lines:
             for line in lines:
                 end = at + len(line.rstrip(b"\n"))
                 yield json.loads(line), at, end
                 at += len(line)
-            with contextlib.suppress(OSError, AttributeError):
-                os.posix_fadvise(lines.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)
 
     def text(self, start: int, end: int) -> str:
         key = (self._key, start)
