@@ -195,7 +195,7 @@ class _Part:
         if self._sorted is None:  # computed once per snapshot, at its first question
             local = np.flatnonzero(self.rows >= 0)
             live = self.rows[local]
-            if len(live) > 1 and not bool((np.diff(live) > 0).all()):  # rarely: in order
+            if len(live) > 1 and not bool((np.diff(live) > 0).all()):  # usually in order
                 order = np.argsort(live, kind="stable")
                 live, local = live[order], local[order]
             self._sorted = (live, local)
