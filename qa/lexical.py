@@ -200,11 +200,17 @@ class _Part:
                 live, local = live[order], local[order]
             self._sorted = (live, local)
         sorted_rows, local = self._sorted
-        if not len(sorted_rows):
-            return np.zeros(len(rows), dtype=bool), local[:0]
-        at = np.minimum(np.searchsorted(sorted_rows, rows), len(sorted_rows) - 1)
-        inside = sorted_rows[at] == rows
+        at, inside = _find(sorted_rows, rows)
         return inside, local[at[inside]]
+
+
+def _find(sorted_values: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each of `values`, where it is in `sorted_values` and whether it is there at all
+    (where it is not, the position is meaningless)."""
+    if not len(sorted_values):
+        return np.zeros(len(values), dtype=np.int64), np.zeros(len(values), dtype=bool)
+    at = np.minimum(np.searchsorted(sorted_values, values), len(sorted_values) - 1)
+    return at, sorted_values[at] == values
 
 
 class Bm25:
@@ -274,9 +280,8 @@ class Bm25:
             holds = np.zeros(len(rows), dtype=bool)
             for part, inside, local in located:
                 column, _ = part.postings.column(term)
-                if len(column) and len(local):
-                    at = np.minimum(np.searchsorted(column, local), len(column) - 1)
-                    holds[inside] = column[at] == local
+                if len(local):
+                    holds[inside] = _find(column, local)[1]
             covered += weight * holds
         return covered / total
 
@@ -323,8 +328,7 @@ class Bm25:
             column, counts = part.postings.column(term)
             if not len(column) or not len(local):
                 continue
-            at = np.minimum(np.searchsorted(column, local), len(column) - 1)
-            hit = column[at] == local
+            at, hit = _find(column, local)
             found.append(rows[inside][hit])
             found_counts.append(counts[at[hit]])
             found_lengths.append(np.asarray(part.postings.lengths)[local[hit]])

@@ -19,12 +19,11 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from typing import overload
 
 import numpy as np
 
 from qa.lexical import Bm25, Postings
-from qa.stored import ChunkTable, RowsFile, SpanTable, StoredRows
+from qa.stored import ChunkTable, Rows, RowsFile, SpanTable, StoredRows
 from qa.stores import VectorStore
 from qa.types import Chunk, Document, Span
 
@@ -269,7 +268,7 @@ class Snapshot:
         return entry, entry.sentences[sentence_row - int(self.sentence_base[entry_index])]
 
 
-class ChunkRows(Sequence[Chunk]):
+class ChunkRows(Rows[Chunk]):
     """A snapshot's chunks by row, each made when asked for (a loaded index keeps arrays)."""
 
     def __init__(self, snapshot: Snapshot) -> None:
@@ -278,17 +277,8 @@ class ChunkRows(Sequence[Chunk]):
     def __len__(self) -> int:
         return int(self._snapshot.chunk_base[-1])
 
-    @overload
-    def __getitem__(self, row: int) -> Chunk: ...
-    @overload
-    def __getitem__(self, row: slice) -> list[Chunk]: ...
-    def __getitem__(self, row: int | slice) -> Chunk | list[Chunk]:
-        if isinstance(row, slice):
-            return [self[r] for r in range(*row.indices(len(self)))]
+    def _item(self, row: int) -> Chunk:
         snapshot = self._snapshot
-        row = int(row) + len(self) if row < 0 else int(row)
-        if not 0 <= row < len(self):
-            raise IndexError("chunk row out of range")
         at = int(snapshot.chunk_entry[row])
         return snapshot.entries[at].chunks[row - int(snapshot.chunk_base[at])]
 

@@ -425,9 +425,7 @@ def _read_segment(path: Path, name: str) -> Segment:
     return Segment(name, tuple(entries), Postings.load(path))
 
 
-def _read_entries(
-    data: Path, keys: np.ndarray, sentence_vectors: np.ndarray | RowsFile
-) -> list[DocumentEntry]:
+def _read_entries(data: Path, keys: np.ndarray, sentence_vectors: RowsFile) -> list[DocumentEntry]:
     """The entries of a data folder, holding offsets, not texts (see qa/stored.py)."""
     mapped = np.load(data / "sentences.npy", mmap_mode="r")
     _read_at_random(mapped)
@@ -454,11 +452,7 @@ def _read_entries(
                 sentences=SpanTable(spans[sentence_at : sentence_at + n_sentences]),
                 chunks=ChunkTable(document, chunks[chunk_at:chunk_end]),
                 chunk_keys=keys[chunk_at:chunk_end],
-                sentence_vectors=(
-                    StoredRows(sentence_vectors, sentence_at, n_sentences)
-                    if isinstance(sentence_vectors, RowsFile)
-                    else sentence_vectors[sentence_at : sentence_at + n_sentences]
-                ),
+                sentence_vectors=StoredRows(sentence_vectors, sentence_at, n_sentences),
             )
         )
         chunk_at, sentence_at = chunk_end, sentence_at + n_sentences
@@ -466,12 +460,7 @@ def _read_entries(
         chunk_at != len(chunks)
         or len(keys) != len(chunks)
         or sentence_at != len(spans)
-        or len(spans)
-        != (
-            sentence_vectors.rows
-            if isinstance(sentence_vectors, RowsFile)
-            else len(sentence_vectors)
-        )
+        or len(spans) != sentence_vectors.rows
     ):
         raise ValueError("the chunk and sentence tables do not match the documents")
     return entries
@@ -511,7 +500,7 @@ def _read_v2(folder: Path, manifest: dict[str, Any], dimension: int) -> Snapshot
     _check_files(data, manifest["files"], _V2_FILES, rebuild_hint(folder, manifest.get("roots")))
     store = open_store(manifest["store"], dimension, folder=data, create=False)
     keys = np.load(data / "chunk_keys.npy")
-    entries = _read_entries(data, keys, np.load(data / "sentence_vectors.npy"))
+    entries = _read_entries(data, keys, RowsFile(data / "sentence_vectors.npy"))
     return Snapshot(entries, dimension, store)
 
 

@@ -18,11 +18,13 @@ import threading
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any, overload
+from typing import Any, TypeVar, overload
 
 import numpy as np
 
 from qa.types import Chunk, Document, Page, Span
+
+T = TypeVar("T")
 
 TEXT_CACHE_CHARS = 32_000_000  # texts kept after reading: a question reads a few documents
 
@@ -143,7 +145,29 @@ class StoredDocument(Document):
         return (Document, (self.source, self.path, self.text, self.sha256, self.pages))
 
 
-class SpanTable(Sequence[Span]):
+class Rows(Sequence[T]):
+    """A sequence whose items are made from numbered rows when asked for: indexing by an int
+    (negative counts from the end) or a slice, as a tuple would."""
+
+    __slots__ = ()
+
+    def _item(self, n: int) -> T:
+        raise NotImplementedError
+
+    @overload
+    def __getitem__(self, i: int) -> T: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[T]: ...
+    def __getitem__(self, i: int | slice) -> T | list[T]:
+        if isinstance(i, slice):
+            return [self._item(n) for n in range(*i.indices(len(self)))]
+        n = int(i) + len(self) if i < 0 else int(i)
+        if not 0 <= n < len(self):
+            raise IndexError(f"{type(self).__name__} index out of range")
+        return self._item(n)
+
+
+class SpanTable(Rows[Span]):
     """A document's sentences as an (n, 2) array of [start, end) offsets."""
 
     __slots__ = ("array",)
@@ -154,14 +178,8 @@ class SpanTable(Sequence[Span]):
     def __len__(self) -> int:
         return len(self.array)
 
-    @overload
-    def __getitem__(self, i: int) -> Span: ...
-    @overload
-    def __getitem__(self, i: slice) -> list[Span]: ...
-    def __getitem__(self, i: int | slice) -> Span | list[Span]:
-        if isinstance(i, slice):
-            return [Span(int(s), int(e)) for s, e in self.array[i]]
-        start, end = self.array[i]
+    def _item(self, n: int) -> Span:
+        start, end = self.array[n]
         return Span(int(start), int(end))
 
     def __iter__(self) -> Iterator[Span]:
@@ -248,7 +266,7 @@ def span_array(sentences: Sequence[Span]) -> np.ndarray:
 CHUNK_COLUMNS = ("start", "end", "page", "first_sentence", "end_sentence")  # page -1: none
 
 
-class ChunkTable(Sequence[Chunk]):
+class ChunkTable(Rows[Chunk]):
     """A document's chunks as rows of CHUNK_COLUMNS; each Chunk is made when asked for."""
 
     __slots__ = ("array", "document")
@@ -260,16 +278,7 @@ class ChunkTable(Sequence[Chunk]):
     def __len__(self) -> int:
         return len(self.array)
 
-    @overload
-    def __getitem__(self, i: int) -> Chunk: ...
-    @overload
-    def __getitem__(self, i: slice) -> list[Chunk]: ...
-    def __getitem__(self, i: int | slice) -> Chunk | list[Chunk]:
-        if isinstance(i, slice):
-            return [self[n] for n in range(*i.indices(len(self)))]
-        n = i + len(self) if i < 0 else i
-        if not 0 <= n < len(self):
-            raise IndexError("chunk index out of range")
+    def _item(self, n: int) -> Chunk:
         start, end, page, first, last = (int(x) for x in self.array[n])
         source = self.document.source
         return Chunk(
