@@ -8,6 +8,8 @@ built there, then, each five times, times:
 
 - adding one small new document (`Index.add`) to the index as loaded from disk, re-indexing
   it changed, and removing it;
+- removing an old document (from the middle of the index, so from one of its large
+  segments) and adding it back;
 - loading the index in a fresh process (sha256 checks included), with that process's
   resident memory after loading and after 200 questions' retrieval, and the retrieval p50:
   of those 200 questions, straight after loading (the files' pages not yet in memory: each
@@ -119,6 +121,12 @@ def main() -> None:
         note.write_text(f"The delegation number {n} visited Herat in April to discuss trade.")
         update.append(timed(lambda: index.add([note])))
         remove.append(timed(lambda: index.remove("note.txt")))
+    # An old document, from the middle of the index (a large segment), removed and put back.
+    remove_old, add_back = [], []
+    for n in range(5):
+        old = index.documents[(2 * n + 1) * len(index.documents) // 11]
+        remove_old.append(timed(lambda old=old: index.remove(old.source)))
+        add_back.append(timed(lambda old=old: index.add([old.path])))
     shutil.rmtree(args.folder / "copy", ignore_errors=True)
     whole = timed(lambda: Index.save(index, args.folder / "copy"))
     script = args.folder / "load.py"
@@ -135,6 +143,10 @@ def main() -> None:
     print(f"re-index it changed        p50 {statistics.median(update):.3f} s")
     print(f"remove it                  p50 {statistics.median(remove):.3f} s", end="")
     print(f"  max {max(remove):.3f} s")
+    print(f"remove an old document     p50 {statistics.median(remove_old):.3f} s", end="")
+    print(f"  max {max(remove_old):.3f} s")
+    print(f"add it back                p50 {statistics.median(add_back):.3f} s", end="")
+    print(f"  max {max(add_back):.3f} s")
     print(f"write the whole index      {whole:.2f} s  (what each change cost before)")
     print(f"load in a fresh process    {loaded:.1f} s, RSS {rss_load:.0f} MB")
     print(f"after 400 retrievals       RSS {rss_after:.0f} MB")

@@ -315,7 +315,7 @@ def _chunk_rows(snapshot: Snapshot, sentence_rows: Sequence[int]) -> list[int]:
     for sentence_row in wanted:
         entry = int(np.searchsorted(snapshot.sentence_base, sentence_row, side="right") - 1)
         # An entry's chunks are consecutive rows.
-        first, end = np.searchsorted(snapshot.chunk_entry, [entry, entry + 1])
+        first, end = snapshot.chunk_base[entry], snapshot.chunk_base[entry + 1]
         found.update(
             row
             for row in range(int(first), int(end))

@@ -74,7 +74,7 @@ def evidence_passages(
         if row is None or any(row in rows for _, rows in windows):
             continue
         entry, _ = snapshot.sentence_span(row)
-        base = int(snapshot.sentence_base[snapshot.entries.index(entry)])
+        base = int(snapshot.sentence_base[snapshot.index_of(entry)])
         local = row - base
         rows = list(
             range(

@@ -154,7 +154,7 @@ class Index:
     def snapshot(self) -> Snapshot:
         """What questions read now: one consistent view, whatever changes meanwhile."""
         if self.current.snapshot is None:
-            self.current.snapshot = Snapshot([], self.embedder.dimension, self.store)
+            self.current.snapshot = Snapshot.of([], self.embedder.dimension, self.store)
         return self.current.snapshot
 
     @property

@@ -17,7 +17,7 @@ import hashlib
 import os
 import time
 import warnings
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -112,21 +112,42 @@ class Indexer:
 
         started = last_checkpoint = time.perf_counter()
         latest = start  # the last committed snapshot: its segments are on disk already
-        current = {e.document.path: e for e in start.entries}  # in index order
-        taken = {e.document.source: e.document.path for e in start.entries} if keep_others else {}
+        # What changes since `latest`: its entries to drop, and new entries by path.
+        dropping: list[DocumentEntry] = []
+        adding: dict[str, DocumentEntry] = {}
+        named: dict[str, str] = {}  # source name -> path, of the files read in this run
         report = IndexReport()
         seen: set[str] = set()
         batch: list[Document] = []
         added: list[Vectors] = []
         embedded = 0
 
+        def owner(source: str) -> str | None:
+            """The path of the file that has the name `source`, if one does."""
+            if source in named:
+                return named[source]
+            entry = start.by_source.get(source) if keep_others else None
+            return entry.document.path if entry is not None else None
+
+        def put(path: str, entry: DocumentEntry) -> None:
+            if adding.pop(path, None) is None and path in latest.by_path:
+                dropping.append(latest.by_path[path])
+            adding[path] = entry
+
         def flush() -> None:
             nonlocal embedded, batch
             entries, count, vectors = self.embed(batch)
-            current.update(entries)
+            for path, entry in entries.items():
+                put(path, entry)
             added.append(vectors)
             embedded += count
             batch = []
+
+        def changed() -> Snapshot:
+            nonlocal dropping, adding
+            snapshot = latest.changed(drop=dropping, add=list(adding.values()))
+            dropping, adding = [], {}
+            return snapshot
 
         reading = read_files(files, max_file_bytes=max_file_bytes)
         for document, notice in tqdm(
@@ -144,12 +165,14 @@ class Indexer:
                 continue
             if notice is not None:
                 report.repaired.append(notice)
-            document = with_unique_source(document, taken)
-            taken[document.source] = document.path
+            document = with_unique_source(document, owner)
+            named[document.source] = document.path
             seen.add(document.path)
             previous = start.by_path.get(document.path)
             if previous is not None and previous.document.sha256 == document.sha256:
-                current[document.path] = renamed(previous, document.source)
+                entry = renamed(previous, document.source)
+                if entry is not previous:
+                    put(document.path, entry)
                 report.unchanged.append(document.source)
                 continue
             (report.updated if previous else report.added).append(document.source)
@@ -157,7 +180,7 @@ class Indexer:
             if sum(len(d.text) for d in batch) >= BATCH_CHARACTERS:
                 flush()
                 if checkpoints and time.perf_counter() - last_checkpoint >= CHECKPOINT_SECONDS:
-                    latest = self.snapshot_of(current.values(), latest)
+                    latest = changed()
                     commit(latest, roots, joined(added, start.dimension))
                     added, last_checkpoint = [], time.perf_counter()
         if not seen:
@@ -165,24 +188,13 @@ class Indexer:
         if batch:
             flush()
         if not keep_others:
-            for path, entry in list(current.items()):
-                if path not in seen:
-                    report.removed.append(entry.document.source)
-                    del current[path]
-        commit(
-            self.snapshot_of(current.values(), latest),
-            sorted(set(roots)),
-            joined(added, start.dimension),
-        )
+            gone = [e for e in latest.entries if e.document.path not in seen]
+            report.removed.extend(e.document.source for e in gone)
+            dropping.extend(gone)
+        commit(changed(), sorted(set(roots)), joined(added, start.dimension))
         report.embedded_texts = embedded
         report.seconds = time.perf_counter() - started
         return report
-
-    def snapshot_of(self, entries: Iterable[DocumentEntry], previous: Snapshot) -> Snapshot:
-        """A snapshot of `entries`, keeping those of `previous` in their segments."""
-        return Snapshot(
-            list(entries), self.embedder.dimension, self.store, segments=previous.segments
-        )
 
     def embed(self, documents: list[Document]) -> tuple[dict[str, DocumentEntry], int, Vectors]:
         """Chunk documents and embed their sentences, each distinct sentence once.
@@ -298,12 +310,13 @@ def joined(parts: list[Vectors], dimension: int) -> Vectors:
     return np.concatenate([k for k, _ in parts]), np.concatenate([v for _, v in parts])
 
 
-def with_unique_source(document: Document, taken: dict[str, str]) -> Document:
-    """`document`, renamed "notes (2).md" when another file already has its source name.
+def with_unique_source(document: Document, owner: Callable[[str], str | None]) -> Document:
+    """`document`, renamed "notes (2).md" when another file already has its source name
+    (`owner` tells which file has a name, if any).
 
     Two different files may share a name ("a/notes.md", "b/notes.md" added separately).
     """
-    source = unique_name(document.source, lambda s: taken.get(s, document.path) != document.path)
+    source = unique_name(document.source, lambda s: owner(s) not in (None, document.path))
     return document if source == document.source else dataclasses.replace(document, source=source)
 
 

@@ -8,7 +8,7 @@ import re
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -170,38 +170,57 @@ COMMON_SHARE = 0.02
 COMMON_MIN = 5_000
 
 
+@dataclass(frozen=True, eq=False)
+class Held:
+    """The chunks of one Postings that a snapshot holds: all of them, or those left after
+    some documents were removed. Made once per segment and removal, not per snapshot."""
+
+    postings: Postings
+    chunks: np.ndarray | None = None  # the postings' rows held, ascending; None: all
+
+    @cached_property
+    def offsets(self) -> np.ndarray | None:
+        """Each postings row's place among the held chunks, -1 where not held (None: all)."""
+        if self.chunks is None:
+            return None
+        offsets = np.full(len(self.postings.lengths), -1, dtype=np.int64)
+        offsets[self.chunks] = np.arange(len(self.chunks))
+        return offsets
+
+    @cached_property
+    def size(self) -> int:
+        return len(self.postings.lengths) if self.chunks is None else len(self.chunks)
+
+    @cached_property
+    def total_length(self) -> float:
+        lengths = np.asarray(self.postings.lengths)
+        return float(lengths.sum() if self.chunks is None else lengths[self.chunks].sum())
+
+
 class _Part:
-    """One Postings, and the snapshot row of each of its chunks (-1: removed)."""
+    """One Held, its chunks at snapshot rows base, base + 1, ... in order."""
 
-    def __init__(self, postings: Postings, rows: np.ndarray) -> None:
-        self.postings = postings
-        self.rows = rows
-        live = rows >= 0
-        self.complete = bool(live.all())
-        # Rows base, base + 1, ...: a snapshot row's local row is found by subtraction.
-        self.base: int | None = None
-        if self.complete and len(rows) and bool((np.diff(rows) == 1).all()):
-            self.base = int(rows[0])
-        self._sorted: tuple[np.ndarray, np.ndarray] | None = None
+    def __init__(self, held: Held, base: int) -> None:
+        self.postings = held.postings
+        self.held = held
+        self.base = base
 
-    def snapshot_rows(self, local: np.ndarray) -> np.ndarray:
-        return local + self.base if self.base is not None else self.rows[local]
+    def column(self, term: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The held chunks holding `term`: their postings rows, snapshot rows, and counts."""
+        local, counts = self.postings.column(term)
+        offsets = self.held.offsets
+        if offsets is None or not len(local):
+            return local, local + self.base, counts
+        at = offsets[local]
+        live = at >= 0
+        return local[live], at[live] + self.base, counts[live]
 
     def local_rows(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Which of the snapshot `rows` are this part's chunks, and their local rows."""
-        if self.base is not None:
-            inside = (rows >= self.base) & (rows < self.base + len(self.rows))
-            return inside, rows[inside] - self.base
-        if self._sorted is None:  # computed once per snapshot, at its first question
-            local = np.flatnonzero(self.rows >= 0)
-            live = self.rows[local]
-            if len(live) > 1 and not bool((np.diff(live) > 0).all()):  # usually in order
-                order = np.argsort(live, kind="stable")
-                live, local = live[order], local[order]
-            self._sorted = (live, local)
-        sorted_rows, local = self._sorted
-        at, inside = _find(sorted_rows, rows)
-        return inside, local[at[inside]]
+        """Which of the snapshot `rows` are this part's chunks, and their postings rows."""
+        at = rows - self.base
+        inside = (at >= 0) & (at < self.held.size)
+        chunks = self.held.chunks
+        return inside, at[inside] if chunks is None else chunks[at[inside]]
 
 
 def _find(sorted_values: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -221,42 +240,32 @@ class Bm25:
     while adding or removing a document touches only its own segment.
     """
 
-    def __init__(self, parts: Sequence[tuple[Postings, np.ndarray]] = ()) -> None:
-        # Each part: postings, and the snapshot row of each of its chunks (-1: removed).
-        self._parts = [_Part(p, np.asarray(rows, dtype=np.int64)) for p, rows in parts]
-        lengths = [
-            np.asarray(p.postings.lengths)[slice(None) if p.complete else p.rows >= 0]
-            for p in self._parts
-        ]
-        self.size = sum(len(part) for part in lengths)
-        total = sum(float(part.sum()) for part in lengths)
+    def __init__(self, parts: Sequence[tuple[Held, int]] = ()) -> None:
+        # Each part: the chunks held of one Postings, and the snapshot row of the first.
+        self._parts = [_Part(held, base) for held, base in parts]
+        self.size = sum(held.size for held, _ in parts)
+        total = sum(held.total_length for held, _ in parts)
         self.average_length = max(total / self.size, 1.0) if self.size else 1.0
         self._frequency: dict[str, int] = {}
 
     @classmethod
     def build(cls, texts: Sequence[str]) -> Bm25:
         """BM25 over `texts`, their rows numbered in order."""
-        return cls([(Postings.build(texts), np.arange(len(texts)))])
+        return cls([(Held(Postings.build(texts)), 0)])
 
     def _holding(self, term: str) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
         """Rows holding `term`, its counts there, and those rows' lengths: part by part."""
         for part in self._parts:
-            local, counts = part.postings.column(term)
-            if not len(local):
-                continue
-            if not part.complete:
-                live = part.rows[local] >= 0
-                local, counts = local[live], counts[live]
-            lengths = np.asarray(part.postings.lengths)[local]
-            yield part.snapshot_rows(local), counts, lengths
+            local, rows, counts = part.column(term)
+            if len(local):
+                yield rows, counts, np.asarray(part.postings.lengths)[local]
 
     def frequency(self, term: str) -> int:
         """How many live chunks hold `term`."""
         if term not in self._frequency:
             found = 0
             for part in self._parts:
-                local, _ = part.postings.column(term)
-                found += len(local) if part.complete else int((part.rows[local] >= 0).sum())
+                found += len(part.column(term)[0])
             self._frequency[term] = found
         return self._frequency[term]
 

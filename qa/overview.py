@@ -177,8 +177,8 @@ def _passages_around(snapshot: Snapshot, citations: Sequence[Citation]) -> list[
     held: dict[int, float] = {}  # chunk row -> score, in citation order
     for c in citations:
         entry = snapshot.by_source[c.source]
-        number = next(n for n, e in enumerate(snapshot.entries) if e is entry)
-        own = np.flatnonzero(snapshot.chunk_entry == number).tolist()
+        number = snapshot.index_of(entry)
+        own = list(range(int(snapshot.chunk_base[number]), int(snapshot.chunk_base[number + 1])))
         chunks = snapshot.chunks
         row = next(
             (r for r in own if chunks[r].start <= c.start and c.end <= chunks[r].end), own[0]

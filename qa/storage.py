@@ -35,7 +35,7 @@ from qa.errors import (
     IndexNotFoundError,
 )
 from qa.lexical import Postings
-from qa.snapshot import DocumentEntry, Segment, Snapshot
+from qa.snapshot import DocumentEntry, Holding, Segment, Snapshot
 from qa.stored import (
     CHUNK_COLUMNS,
     ChunkTable,
@@ -186,7 +186,8 @@ def save_snapshot(folder: Path, snapshot: Snapshot, manifest: dict[str, Any]) ->
         records = []
         staged: list[Path] = []
         try:
-            for segment in snapshot.segments:
+            for holding in snapshot.holdings:
+                segment = holding.segment
                 record = on_disk.get(segment.name)
                 if record is None:
                     staging = Path(
@@ -199,7 +200,7 @@ def save_snapshot(folder: Path, snapshot: Snapshot, manifest: dict[str, Any]) ->
                     {
                         "name": segment.name,
                         "documents": len(segment.entries),
-                        "removed": snapshot.removed(segment),
+                        "removed": sorted(holding.removed),
                         "files": record["files"],
                     }
                 )
@@ -360,25 +361,22 @@ def _read_checked(folder: Path, manifest: dict[str, Any]) -> Snapshot:
         dimension = int(manifest["embedding_dimension"])
         if manifest["format_version"] == 2:
             return _read_v2(folder, manifest, dimension)
-        segments, removed = [], []
+        holdings = []
         for record in manifest["segments"]:
             path = folder / SEGMENTS / str(record["name"])
             _check_files(path, record["files"], SEGMENT_FILES, hint)
-            segments.append(_read_segment(path, str(record["name"])))
-            removed.append({int(i) for i in record["removed"]})
+            segment = _read_segment(path, str(record["name"]))
+            removed = frozenset(int(i) for i in record["removed"])
+            if removed and not 0 <= min(removed) <= max(removed) < len(segment.entries):
+                raise ValueError(f"segment {segment.name} lists removed documents it lacks")
+            holdings.append(Holding(segment, removed))
         vectors = manifest.get("vectors")
         store_folder = None
         if vectors is not None:
             store_folder = folder / VECTORS / str(vectors["name"])
             _check_files(store_folder, vectors["files"], (), hint)
         store = open_store(manifest["store"], dimension, folder=store_folder, create=False)
-        entries = [
-            e
-            for seg, gone in zip(segments, removed, strict=True)
-            for i, e in enumerate(seg.entries)
-            if i not in gone
-        ]
-        snapshot = Snapshot(entries, dimension, store, segments=segments, merge=False)
+        snapshot = Snapshot(holdings, dimension, store)
         if not store.shared:
             _add_missing_vectors(store, snapshot)
         return snapshot
@@ -413,7 +411,7 @@ def _add_missing_vectors(store: VectorStore, snapshot: Snapshot) -> None:
     missing = ~np.isin(snapshot.keys, held)
     if not missing.any():
         return
-    entries = np.unique(snapshot.chunk_entry[missing])
+    entries = np.unique(snapshot.entry_at(np.flatnonzero(missing)))
     keys = [snapshot.entries[i].chunk_keys for i in entries]
     vectors = [snapshot.entries[i].chunk_vectors() for i in entries]
     store.add(np.concatenate(keys), np.concatenate(vectors))
@@ -501,7 +499,7 @@ def _read_v2(folder: Path, manifest: dict[str, Any], dimension: int) -> Snapshot
     store = open_store(manifest["store"], dimension, folder=data, create=False)
     keys = np.load(data / "chunk_keys.npy")
     entries = _read_entries(data, keys, RowsFile(data / "sentence_vectors.npy"))
-    return Snapshot(entries, dimension, store)
+    return Snapshot.of(entries, dimension, store)
 
 
 @contextlib.contextmanager

@@ -106,13 +106,12 @@ def remove(index: Writable, sources: Sequence[str]) -> list[str]:
     """Drop the named documents (by source name or path); returns the names removed."""
     with index.current.lock:
         snapshot = index.snapshot
-        doomed = {index.document(s).path for s in sources}
-        kept = [e for e in snapshot.entries if e.document.path not in doomed]
-        removed = [e.document.source for e in snapshot.entries if e.document.path in doomed]
-        roots = [r for r in index.current.roots if r not in doomed]
-        remaining = Snapshot(kept, snapshot.dimension, index.store, segments=snapshot.segments)
-        commit(index, remaining, roots)
-        return removed
+        named = {snapshot.by_path[index.document(s).path] for s in sources}
+        doomed = sorted(named, key=snapshot.index_of)  # in index order
+        paths = {e.document.path for e in doomed}
+        roots = [r for r in index.current.roots if r not in paths]
+        commit(index, snapshot.changed(drop=doomed), roots)
+        return [e.document.source for e in doomed]
 
 
 def save(index: Writable) -> None:

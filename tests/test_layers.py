@@ -22,6 +22,7 @@ LAYERS = [
             "settings",
             "limits",
             "lexical",
+            "layered",
             "stored",
             "text",
             "quotes",

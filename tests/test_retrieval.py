@@ -41,7 +41,7 @@ def snapshot() -> Snapshot:
         v = np.array(vector, dtype=np.float32) / np.linalg.norm(vector)
         store.add(np.array([key]), v[None, :])
         entries.append(entry(key, name, text, v))
-    return Snapshot(entries, 4, store)
+    return Snapshot.of(entries, 4, store)
 
 
 def query(vector: list[float]) -> np.ndarray:
@@ -101,7 +101,7 @@ def test_k_larger_than_the_index_returns_everything_once(snapshot):
 
 
 def test_empty_index_returns_nothing():
-    empty = Snapshot([], 4, FaissStore(4))
+    empty = Snapshot.of([], 4, FaissStore(4))
     assert retrieve(empty, query([1, 0, 0, 0]), ["x"], 5, RetrievalSettings()) == []
 
 
