@@ -32,6 +32,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -125,8 +126,8 @@ def main() -> None:
     remove_old, add_back = [], []
     for n in range(5):
         old = index.documents[(2 * n + 1) * len(index.documents) // 11]
-        remove_old.append(timed(lambda old=old: index.remove(old.source)))
-        add_back.append(timed(lambda old=old: index.add([old.path])))
+        remove_old.append(timed(partial(index.remove, old.source)))
+        add_back.append(timed(partial(index.add, [old.path])))
     shutil.rmtree(args.folder / "copy", ignore_errors=True)
     whole = timed(lambda: Index.save(index, args.folder / "copy"))
     script = args.folder / "load.py"

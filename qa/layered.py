@@ -4,10 +4,11 @@ by the few documents a change touches, without copying tens of thousands of keys
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import Generic, TypeVar
+from typing import Generic, TypeVar, overload
 
 K = TypeVar("K")
 V = TypeVar("V")
+T = TypeVar("T")
 
 _GONE = object()  # a key removed in a layer
 
@@ -51,7 +52,7 @@ class Layered(Mapping[K, V], Generic[K, V]):
     def _find(self, key: object) -> object:
         for layer in self._layers:
             if key in layer:
-                return layer[key]  # type: ignore[index]
+                return layer[key]
         return _GONE
 
     def __getitem__(self, key: K) -> V:
@@ -60,9 +61,13 @@ class Layered(Mapping[K, V], Generic[K, V]):
             raise KeyError(key)
         return value  # type: ignore[return-value]
 
-    def get(self, key: K, default: V | None = None) -> V | None:  # type: ignore[override]
+    @overload
+    def get(self, key: K, /) -> V | None: ...
+    @overload
+    def get(self, key: K, default: V | T, /) -> V | T: ...
+    def get(self, key: K, default: object = None, /) -> object:
         value = self._find(key)
-        return default if value is _GONE else value  # type: ignore[return-value]
+        return default if value is _GONE else value
 
     def __contains__(self, key: object) -> bool:
         return self._find(key) is not _GONE
