@@ -21,7 +21,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +49,8 @@ from qa.stored import (
 )
 from qa.stores import StoreError, VectorStore, open_store
 from qa.types import Chunk, Page
+
+CHUNK_FIELDS = fields(Chunk)
 
 FORMAT = "qa-index"
 # 3: documents in segments, each its own folder; a change writes only what it changes.
@@ -244,7 +246,9 @@ def _write_segment(path: Path, segment: Segment) -> dict[str, str]:
     with open(path / "chunks.jsonl", "w", encoding="utf-8") as out:
         for entry in segment.entries:
             for chunk in entry.chunks:
-                out.write(json.dumps(asdict(chunk), ensure_ascii=False) + "\n")
+                # Its fields as they are (all plain values): asdict would deep-copy each one.
+                row = {f.name: getattr(chunk, f.name) for f in CHUNK_FIELDS}
+                out.write(json.dumps(row, ensure_ascii=False) + "\n")
     spans = np.concatenate(
         [np.zeros((0, 2), dtype=np.int64)] + [span_array(e.sentences) for e in segment.entries]
     )
