@@ -8,6 +8,8 @@ built there, then, each five times, times:
 
 - adding one small new document (`Index.add`) to the index as loaded from disk, re-indexing
   it changed, and removing it;
+- adding 100 new small documents one after another (each its own change, merging small
+  segments as they go), then removing them one by one;
 - removing an old document (from the middle of the index, so from one of its large
   segments) and adding it back;
 - loading the index in a fresh process (sha256 checks included), with that process's
@@ -40,6 +42,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 EVAL = ROOT / "eval" / "squad-train-sample.json"
 PARAGRAPHS_PER_FILE = 40
+RUN = 100  # new documents added one after another (merging segments as they go)
 
 
 class HashEmbedder:
@@ -122,6 +125,14 @@ def main() -> None:
         note.write_text(f"The delegation number {n} visited Herat in April to discuss trade.")
         update.append(timed(lambda: index.add([note])))
         remove.append(timed(lambda: index.remove("note.txt")))
+    # Many new documents one after another, kept, then removed one by one: merges included.
+    run_add, run_remove = [], []
+    for n in range(RUN):
+        path = note.parent / f"run{n:03d}.txt"
+        path.write_text(f"Report {n}: the envoy number {n} met the council in Herat about aid.")
+        run_add.append(timed(partial(index.add, [path])))
+    for n in range(RUN):
+        run_remove.append(timed(partial(index.remove, f"run{n:03d}.txt")))
     # An old document, from the middle of the index (a large segment), removed and put back.
     remove_old, add_back = [], []
     for n in range(5):
@@ -144,6 +155,10 @@ def main() -> None:
     print(f"re-index it changed        p50 {statistics.median(update):.3f} s")
     print(f"remove it                  p50 {statistics.median(remove):.3f} s", end="")
     print(f"  max {max(remove):.3f} s")
+    print(f"{RUN} adds in a row          mean {statistics.mean(run_add):.3f} s", end="")
+    print(f"  max {max(run_add):.3f} s")
+    print(f"their {RUN} removes          mean {statistics.mean(run_remove):.3f} s", end="")
+    print(f"  max {max(run_remove):.3f} s")
     print(f"remove an old document     p50 {statistics.median(remove_old):.3f} s", end="")
     print(f"  max {max(remove_old):.3f} s")
     print(f"add it back                p50 {statistics.median(add_back):.3f} s", end="")

@@ -33,7 +33,14 @@ from qa.stored import ChunkTable, Rows, RowsFile, SpanTable, StoredRows
 from qa.stores import VectorStore
 from qa.types import Chunk, Document, Span
 
-MAX_SEGMENTS = 8  # more, and the smallest are merged: a question looks at each segment's terms
+# Merging, in tiers of size (as in an LSM tree): the new segment of a change takes in each
+# smallest segment at most MERGE_TIER times its own size, as long as it stays within
+# MERGED_SHARE of the index (or MERGED_MIN chunks). A document is then rewritten a few times
+# in all, and large segments are left alone.
+MERGE_TIER = 4
+MERGED_SHARE = 0.25
+MERGED_MIN = 50_000
+MAX_SEGMENTS = 12  # more, and the smallest are merged: a question looks at each segment's terms
 MOSTLY_REMOVED = 0.5  # a segment with more than this share of its documents removed is rewritten
 
 
@@ -515,10 +522,17 @@ def _arranged(
         merging = [
             h for h in holdings if len(h.entries) < (1 - MOSTLY_REMOVED) * len(h.segment.entries)
         ]
-        rest = sorted(
-            (h for h in holdings if h not in merging),
-            key=lambda h: int(h.segment.chunk_starts[-1]),
-        )
+        rest = sorted((h for h in holdings if h not in merging), key=lambda h: h.chunks.size)
+        size = sum(len(e.chunks) for e in fresh) + sum(h.chunks.size for h in merging)
+        limit = max(MERGED_SHARE * sum(h.chunks.size for h in holdings), MERGED_MIN)
+        while (
+            (fresh or merging)
+            and rest
+            and rest[0].chunks.size <= MERGE_TIER * max(size, 1)
+            and size + rest[0].chunks.size <= limit
+        ):
+            size += rest[0].chunks.size
+            merging.append(rest.pop(0))
         while len(rest) + (1 if fresh or merging else 0) > MAX_SEGMENTS:
             merging.append(rest.pop(0))  # the smallest: merging costs what it rewrites
             if len(merging) == 1 and not fresh:

@@ -43,9 +43,11 @@ CHILD = STEP + textwrap.dedent(
     from qa import Index
 
     kill_at, steps = int(sys.argv[4]), [0]
+    import qa.snapshot
     if sys.argv[5] == "merge":  # the add also merges the segments into one: rewrite and delete
-        import qa.snapshot
         qa.snapshot.MAX_SEGMENTS = 1
+    else:  # a plain add: its own segment, no merge by size
+        qa.snapshot.MERGE_TIER = 0
 
     step(storage, "_fsync")
     step(storage, "_write_json_atomically")

@@ -81,10 +81,37 @@ def test_a_snapshot_changed_step_by_step_equals_one_built_at_once(
 
 def test_a_change_keeps_the_segments_it_does_not_touch(tmp_path, write, fake_embedder):
     index = Index(embedder=fake_embedder)
-    for n in range(3):
-        index.add([write(f"docs/n{n}.txt", f"Note {n} about the envoy in Doha.")])
+    for n in range(10):
+        write(f"docs/n{n}.txt", f"Note {n} about the envoy in Doha.")
+    index.add([tmp_path / "docs"])
+    index.add([write("more/late.txt", "A late note about the envoy.")])
     before = index.snapshot
-    index.remove("n2.txt")
-    # The first two segments, and all computed from them, pass on as they are.
-    assert index.snapshot.holdings[:2] == before.holdings[:2]
-    assert [d.source for d in index.documents] == ["n0.txt", "n1.txt"]
+    index.remove("docs/n3.txt")
+    # The second segment, and all computed from it, passes on as it is.
+    assert len(before.holdings) == 2 and index.snapshot.holdings[1] is before.holdings[1]
+    names = [d.source for d in index.documents]
+    assert names == [f"docs/n{n}.txt" for n in range(10) if n != 3] + ["late.txt"]
+
+
+def test_adding_documents_one_at_a_time_rewrites_each_only_a_few_times(
+    tmp_path, write, fake_embedder, monkeypatch
+):
+    # Merging keeps the segments few, but in tiers of size: a small segment is merged into
+    # the new one, a large one is left alone. Merging the smallest whenever there are too
+    # many made the smallest absorb every change, so each add rewrote more than the last.
+    import qa.storage
+
+    written = []
+    write_segment = qa.storage._write_segment
+    monkeypatch.setattr(
+        qa.storage,
+        "_write_segment",
+        lambda path, segment: written.append(len(segment.entries)) or write_segment(path, segment),
+    )
+    index = Index(embedder=fake_embedder, path=tmp_path / "idx")
+    adds = 300
+    for n in range(adds):
+        index.add([write(f"docs/n{n}.txt", f"Note {n}: the envoy {CITIES[n % 14]} met in Doha.")])
+    assert len(index.snapshot.holdings) <= qa.snapshot.MAX_SEGMENTS
+    assert sum(written) / adds < 12  # documents written per document added (was 19)
+    assert len(load_index(tmp_path / "idx", embedder=fake_embedder).documents) == adds

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from tests_support import DOHA
 
+import qa.snapshot
 from qa import build_index, load_index
 from qa.errors import IndexCorruptError, IndexMismatchError, IndexNotFoundError
-from qa.snapshot import MAX_SEGMENTS
 from qa.storage import FORMAT_VERSION, SEGMENT_FILES
 from qa.stored import StoredDocument
 from qa.types import Document
@@ -22,6 +22,13 @@ def saved(tmp_path, write, fake_embedder):
     write("docs/doha.txt", DOHA)
     build_index([tmp_path / "docs"], path=tmp_path / "idx", embedder=fake_embedder)
     return tmp_path / "idx"
+
+
+@pytest.fixture
+def no_size_merges(monkeypatch):
+    """Segments merged only when too many or mostly removed, not in tiers of size: the tests
+    that use it watch what one change writes on its own."""
+    monkeypatch.setattr(qa.snapshot, "MERGE_TIER", 0)
 
 
 def manifest(folder):
@@ -60,7 +67,9 @@ def test_manifest_records_format_model_chunking_and_file_hashes(saved, tmp_path)
     assert m["vectors"]["segments"] == [segment["name"]]
 
 
-def test_adding_a_document_writes_only_a_new_segment(saved, write, tmp_path, fake_embedder):
+def test_adding_a_document_writes_only_a_new_segment(
+    saved, write, tmp_path, fake_embedder, no_size_merges
+):
     [first] = segment_folders(saved)
     written = {p.name: p.stat().st_mtime_ns for p in first.iterdir()}
     vectors = manifest(saved)["vectors"]
@@ -79,7 +88,9 @@ def test_adding_a_document_writes_only_a_new_segment(saved, write, tmp_path, fak
     assert answer.answered and answer.citations[0].source == "docs/more.txt"
 
 
-def test_removing_a_document_rewrites_only_the_manifest(saved, write, tmp_path, fake_embedder):
+def test_removing_a_document_rewrites_only_the_manifest(
+    saved, write, tmp_path, fake_embedder, no_size_merges
+):
     write("more/envoy.txt", "Thomas West is the special envoy.")
     write("more/aid.txt", "The aid convoy reached Herat in March.")
     index = load_index(saved, embedder=fake_embedder)
@@ -102,15 +113,17 @@ def test_removing_a_document_rewrites_only_the_manifest(saved, write, tmp_path, 
 CITIES = "Oslo Lima Quito Accra Hanoi Dakar Minsk Sofia Riga Baku Doha Male Apia".split()
 
 
-def test_many_small_changes_are_merged_into_few_segments(saved, write, tmp_path, fake_embedder):
+def test_many_small_changes_are_merged_into_few_segments(
+    saved, write, tmp_path, fake_embedder, no_size_merges
+):
     index = load_index(saved, embedder=fake_embedder)
-    for n in range(MAX_SEGMENTS + 3):
-        city = CITIES[n]
+    for n in range(qa.snapshot.MAX_SEGMENTS + 3):
+        city = CITIES[n % len(CITIES)]
         write(f"more/note{n}.txt", f"The delegation from {city} visited Kabul in spring.")
         index.add([tmp_path / f"more/note{n}.txt"])
         index.remove(f"note{n - 1}.txt") if n % 3 == 2 else None
     segments = manifest(saved)["segments"]
-    assert len(segments) <= MAX_SEGMENTS
+    assert len(segments) <= qa.snapshot.MAX_SEGMENTS
     on_disk = sorted(p.name for p in (saved / "segments").iterdir())
     assert on_disk == sorted(s["name"] for s in segments)  # merged ones are deleted
     loaded = load_index(saved, embedder=fake_embedder)
@@ -247,7 +260,7 @@ def test_a_damaged_index_is_rebuilt_by_build_index(saved, tmp_path, fake_embedde
 
 
 def test_a_loaded_index_reads_texts_from_segments_still_after_a_merge_deletes_them(
-    saved, write, tmp_path, fake_embedder
+    saved, write, tmp_path, fake_embedder, no_size_merges
 ):
     # A loaded index keeps offsets, not texts: each text is read from its segment when needed.
     index = load_index(saved, embedder=fake_embedder)
