@@ -369,6 +369,7 @@ class Snapshot:
         from its file's sha256, so it is still used while a copy of that file is held."""
         if self._change is not None and self._change[0]() is previous:
             gone: Sequence[DocumentEntry] = self._change[1]
+            self._change = None  # asked once, by the commit: the dropped entries may go
         else:
             held = {id(e) for e in self.entries}
             gone = [e for e in previous.entries if id(e) not in held]
