@@ -18,8 +18,6 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-import numpy as np
-
 from qa import asking, followups
 from qa.answer import compose_answer
 from qa.errors import InputError
@@ -313,7 +311,7 @@ def _chunk_rows(snapshot: Snapshot, sentence_rows: Sequence[int]) -> list[int]:
     wanted = set(sentence_rows)
     found: set[int] = set()
     for sentence_row in wanted:
-        entry = int(np.searchsorted(snapshot.sentence_base, sentence_row, side="right") - 1)
+        entry = snapshot.entry_of_sentence(sentence_row)
         # An entry's chunks are consecutive rows.
         first, end = snapshot.chunk_base[entry], snapshot.chunk_base[entry + 1]
         found.update(

@@ -16,8 +16,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
-import numpy as np
-
 from qa.snapshot import Snapshot
 
 if TYPE_CHECKING:
@@ -200,8 +198,7 @@ def _measure(
 
 
 def _index_in_entry(snapshot: Snapshot, row: int) -> int:
-    entry_index = int(np.searchsorted(snapshot.sentence_base, row, side="right") - 1)
-    return row - int(snapshot.sentence_base[entry_index])
+    return row - int(snapshot.sentence_base[snapshot.entry_of_sentence(row)])
 
 
 def _window_text(snapshot: Snapshot, window: Window) -> str:

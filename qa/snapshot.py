@@ -188,8 +188,9 @@ class Holding:
 
     @cached_property
     def chunk_starts(self) -> list[int]:
-        """Where each held entry's chunks begin among the held chunks (for bisect)."""
-        return [0, *accumulate(self.chunk_counts.tolist())][:-1]
+        """Where each held entry's chunks begin among the held chunks, and where they end,
+        as Segment.chunk_starts is for all its entries (a list: for bisect)."""
+        return list(accumulate(self.chunk_counts.tolist(), initial=0))
 
     @cached_property
     def chunks(self) -> Held:
@@ -426,8 +427,12 @@ class Snapshot:
             return None
         return int(self.sentence_base[self.index_of(entry)]) + i
 
+    def entry_of_sentence(self, sentence_row: int) -> int:
+        """The entry (its place in `entries`) of one global sentence row."""
+        return int(np.searchsorted(self.sentence_base, sentence_row, side="right") - 1)
+
     def sentence_span(self, sentence_row: int) -> tuple[DocumentEntry, Span]:
-        entry_index = int(np.searchsorted(self.sentence_base, sentence_row, side="right") - 1)
+        entry_index = self.entry_of_sentence(sentence_row)
         entry = self.entries[entry_index]
         return entry, entry.sentences[sentence_row - int(self.sentence_base[entry_index])]
 
